@@ -1,0 +1,47 @@
+//! # journey-core
+//!
+//! Design, track and validate customer journeys. A team writes down the journey it
+//! *designs* (personas, ordered phases, touchpoints with their channel, owner, planned
+//! emotion and key moments, and waypoints) as a [`MapDocument`]; journey-core validates
+//! it, saves it and draws it ([`render`]).
+//!
+//! ```
+//! use journey_core::{MapBuilder, Preset, Rating, EmotionLabel};
+//! let doc = MapBuilder::new("Shop")
+//!     .persona("buyer", "Online buyer")
+//!     .map("buy", "Buying online", "buyer")
+//!     .preset(Preset::Funnel)
+//!     .touchpoint("ad", "Sees an ad", "awareness", |t| t.channel("social").department("marketing").events(["ad_click"]))
+//!     .touchpoint("pdp", "Reads the product page", "interest", |t| t.channel("web").events(["product_view"]).emotion(EmotionLabel::Positive))
+//!     .build_unchecked();
+//! let problems = doc.problems();
+//! assert!(problems.iter().any(|p| p.path == "maps[0].phases[2]")); // consideration has no touchpoints yet
+//! println!("{}", journey_core::render::mermaid(&doc.maps[0]));
+//! ```
+#![deny(missing_docs)]
+
+pub mod builder;
+pub mod emotion;
+pub mod error;
+pub mod identity;
+pub mod map;
+pub mod preset;
+pub mod render;
+pub mod schema;
+pub mod time;
+pub mod validate;
+pub mod vocabulary;
+pub mod waypoint;
+
+pub use builder::{MapBuilder, TouchpointBuilder};
+pub use emotion::{Emotion, EmotionError, EmotionLabel, Rating, Scale};
+pub use error::{Error, Result};
+pub use identity::IdentityLevel;
+pub use map::{JourneyMap, MapDocument, Persona, Phase, Touchpoint};
+pub use preset::Preset;
+pub use validate::{Problem, ProblemKind, ValidationErrors};
+pub use vocabulary::{ActionKind, Channel, Department};
+pub use waypoint::{Action, Cap, Condition, Op, PropertyTest, Waypoint};
+
+/// The library's version.
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");
