@@ -32,7 +32,7 @@ impl MapBuilder {
     /// Starts an empty document with a name.
     pub fn new(name: impl Into<String>) -> Self {
         MapBuilder {
-            doc: MapDocument { version: FORMAT_VERSION, name: name.into(), description: String::new(), personas: vec![], maps: vec![] },
+            doc: MapDocument { schema: None, version: FORMAT_VERSION, name: name.into(), description: String::new(), personas: vec![], maps: vec![] },
         }
     }
 

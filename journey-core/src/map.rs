@@ -39,6 +39,9 @@ pub const FORMAT_VERSION: u32 = 1;
 #[serde(deny_unknown_fields)]
 #[schemars(title = "journey-core map document")]
 pub struct MapDocument {
+    /// The JSON Schema this document follows, for editors (`journey-core/schema/map.schema.json`).
+    #[serde(rename = "$schema", default, skip_serializing_if = "Option::is_none")]
+    pub schema: Option<String>,
     /// The format version (currently 1). Optional when reading; always written.
     #[serde(default = "format_version")]
     pub version: u32,

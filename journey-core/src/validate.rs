@@ -1,7 +1,8 @@
 //! Validation of a map document: every problem at once, each with its path.
 //!
-//! Paths point into the JSON document, e.g. `maps[0].touchpoints[3].phase`. Problems are
-//! reported in document order, so the output is stable and can be compared in tests.
+//! Paths point into the JSON document, e.g. `maps[0].touchpoints[3].phase`. Problems come
+//! in a stable order (per list: duplicate ids first, then each element in document order),
+//! so the output can be compared in tests.
 
 use std::collections::HashMap;
 use std::fmt;
@@ -71,7 +72,7 @@ impl fmt::Display for Problem {
     }
 }
 
-/// Every problem of an invalid document, in document order.
+/// Every problem of an invalid document, in a stable order.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub struct ValidationErrors {
     /// The problems, never empty.
@@ -96,7 +97,7 @@ impl MapDocument {
         if problems.is_empty() { Ok(()) } else { Err(ValidationErrors { problems }) }
     }
 
-    /// Every problem of the document, in document order; empty when valid.
+    /// Every problem of the document, in a stable order; empty when valid.
     pub fn problems(&self) -> Vec<Problem> {
         let mut v = Validator::default();
         v.unique("personas", self.personas.iter().map(|p| p.id.as_str()), "persona");
