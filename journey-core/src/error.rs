@@ -25,6 +25,37 @@ pub enum Error {
     /// An emotion rating outside its scale.
     #[error(transparent)]
     Emotion(#[from] EmotionError),
+    /// An event is malformed; in a batch, nothing of the batch was applied.
+    #[error("bad event{}: {field}: {message}", index.map(|i| format!(" at index {i}")).unwrap_or_default(), field = if field.is_empty() { "event" } else { field })]
+    BadEvent {
+        /// The position of the bad event in its batch, if it came in one.
+        index: Option<usize>,
+        /// The field at fault (`keys[0]`, `rating`...); empty for the whole event.
+        field: String,
+        /// What is wrong.
+        message: String,
+    },
+    /// A storage backend failed; nothing of the operation was applied.
+    #[error("storage: {message}")]
+    Storage {
+        /// What failed.
+        message: String,
+        /// The backend's error, if any.
+        #[source]
+        source: Option<Box<dyn std::error::Error + Send + Sync>>,
+    },
+    /// An operation was refused because it would break an identity rule.
+    #[error("identity conflict: {message}")]
+    Conflict {
+        /// Why.
+        message: String,
+    },
+    /// The tracker or store was closed.
+    #[error("the {what} is closed")]
+    Closed {
+        /// What was closed (`tracker`, `store`).
+        what: &'static str,
+    },
     /// Something asked for by id does not exist.
     #[error("no {what} with id {id:?}")]
     NotFound {
@@ -50,6 +81,19 @@ impl Error {
         Error::Parse { file: None, path: path.into(), message: message.into() }
     }
 
+    /// Attaches a batch index to a bad-event error.
+    pub(crate) fn at_index(self, i: usize) -> Self {
+        match self {
+            Error::BadEvent { field, message, .. } => Error::BadEvent { index: Some(i), field, message },
+            other => other,
+        }
+    }
+
+    /// A storage error with its source.
+    pub fn storage(message: impl Into<String>, source: impl std::error::Error + Send + Sync + 'static) -> Self {
+        Error::Storage { message: message.into(), source: Some(Box::new(source)) }
+    }
+
     /// Attaches the file a parse error came from.
     pub(crate) fn in_file(self, file: &Path) -> Self {
         match self {
@@ -59,12 +103,16 @@ impl Error {
     }
 
     /// A stable, short name of the error's kind (`parse`, `validation`, `emotion`,
-    /// `not_found`, `io`), used by the bindings to pick their error class or code.
+    /// `bad_event`, `storage`, `conflict`, `closed`, `not_found`, `io`), used by the bindings to pick their error class or code.
     pub fn kind(&self) -> &'static str {
         match self {
             Error::Parse { .. } => "parse",
             Error::Validation(_) => "validation",
             Error::Emotion(_) => "emotion",
+            Error::BadEvent { .. } => "bad_event",
+            Error::Storage { .. } => "storage",
+            Error::Conflict { .. } => "conflict",
+            Error::Closed { .. } => "closed",
             Error::NotFound { .. } => "not_found",
             Error::Io { .. } => "io",
         }

@@ -21,14 +21,22 @@
 #![deny(missing_docs)]
 
 pub mod builder;
+pub mod condition;
 pub mod emotion;
 pub mod error;
+pub mod event;
 pub mod identity;
 pub mod map;
+pub mod outbox;
 pub mod preset;
+pub mod profile;
 pub mod render;
+pub mod resolve;
 pub mod schema;
+pub mod stitch;
+pub mod store;
 pub mod time;
+pub mod tracker;
 pub mod validate;
 pub mod vocabulary;
 pub mod waypoint;
@@ -36,7 +44,12 @@ pub mod waypoint;
 pub use builder::{MapBuilder, TouchpointBuilder};
 pub use emotion::{Emotion, EmotionError, EmotionLabel, Rating, Scale};
 pub use error::{Error, Result};
-pub use identity::IdentityLevel;
+pub use event::Event;
+pub use identity::{IdentityKey, IdentityLevel, IdentityRules};
+pub use outbox::{ActionRecord, Explanation, Outcome};
+pub use profile::{Conflict, LinkEntry, LinkOutcome, ProfileId, TrackedEvent};
+pub use store::{MemoryStore, Store};
+pub use tracker::{Context, ProfileFilter, Ticker, Tracked, Tracker, TrackerConfig, backtest};
 pub use map::{JourneyMap, MapDocument, Persona, Phase, Touchpoint};
 pub use preset::Preset;
 pub use validate::{Problem, ProblemKind, ValidationErrors};

@@ -236,45 +236,50 @@ impl Validator {
     }
 
     fn condition(&mut self, path: &str, cond: &Condition, map: Option<&JourneyMap>) {
-        let mut found = Vec::new();
-        cond.walk("", &mut |sub, node| {
-            let at = format!("{path}{sub}");
-            match node {
-                Condition::Touchpoint(id) if map.is_some_and(|m| m.touchpoint(id).is_none()) => found.push((
-                    ProblemKind::UnknownReference,
-                    format!("{at}.touchpoint"),
-                    format!("touchpoint {id:?} is not in the map"),
-                )),
-                Condition::Phase(id) if map.is_some_and(|m| m.phase(id).is_none()) => {
-                    found.push((ProblemKind::UnknownReference, format!("{at}.phase"), format!("phase {id:?} is not in the map")))
-                }
-                Condition::All(items) | Condition::Any(items) if items.is_empty() => {
-                    found.push((ProblemKind::InvalidWaypoint, at, "`all` and `any` need at least one condition".into()))
-                }
-                Condition::Property(test) => {
-                    let at = format!("{at}.property");
-                    if test.name.is_empty() {
-                        found.push((ProblemKind::EmptyField, format!("{at}.name"), "`name` must not be empty".into()));
-                    }
-                    let message = match (test.op, &test.value) {
-                        (Op::Exists, Some(_)) => Some("`exists` takes no `value`".to_string()),
-                        (Op::Exists, None) => None,
-                        (op, None) => Some(format!("`{}` needs a `value`", op.as_str())),
-                        (Op::In, Some(v)) if !v.is_array() => Some("`in` needs an array `value`".to_string()),
-                        (Op::Lt | Op::Le | Op::Gt | Op::Ge, Some(v)) if !(v.is_number() || v.is_string()) => {
-                            Some(format!("`{}` compares numbers or strings, not {v}", test.op.as_str()))
-                        }
-                        _ => None,
-                    };
-                    if let Some(message) = message {
-                        found.push((ProblemKind::InvalidWaypoint, format!("{at}.value"), message));
-                    }
-                }
-                _ => {}
-            }
-        });
-        for (kind, at, message) in found {
-            self.push(kind, at, message);
-        }
+        self.problems.extend(condition_problems(path, cond, map));
     }
+}
+
+/// Every problem of one condition at `path`, in walk order: empty `all` / `any`, bad
+/// property tests and, with a map, unknown touchpoint and phase ids. Shared by validation
+/// and [`crate::condition::Compiled::compile`].
+pub(crate) fn condition_problems(path: &str, cond: &Condition, map: Option<&JourneyMap>) -> Vec<Problem> {
+    let mut found = Vec::new();
+    cond.walk("", &mut |sub, node| {
+        let at = format!("{path}{sub}");
+        match node {
+            Condition::Touchpoint(id) if map.is_some_and(|m| m.touchpoint(id).is_none()) => found.push((
+                ProblemKind::UnknownReference,
+                format!("{at}.touchpoint"),
+                format!("touchpoint {id:?} is not in the map"),
+            )),
+            Condition::Phase(id) if map.is_some_and(|m| m.phase(id).is_none()) => {
+                found.push((ProblemKind::UnknownReference, format!("{at}.phase"), format!("phase {id:?} is not in the map")))
+            }
+            Condition::All(items) | Condition::Any(items) if items.is_empty() => {
+                found.push((ProblemKind::InvalidWaypoint, at, "`all` and `any` need at least one condition".into()))
+            }
+            Condition::Property(test) => {
+                let at = format!("{at}.property");
+                if test.name.is_empty() {
+                    found.push((ProblemKind::EmptyField, format!("{at}.name"), "`name` must not be empty".into()));
+                }
+                let message = match (test.op, &test.value) {
+                    (Op::Exists, Some(_)) => Some("`exists` takes no `value`".to_string()),
+                    (Op::Exists, None) => None,
+                    (op, None) => Some(format!("`{}` needs a `value`", op.as_str())),
+                    (Op::In, Some(v)) if !v.is_array() => Some("`in` needs an array `value`".to_string()),
+                    (Op::Lt | Op::Le | Op::Gt | Op::Ge, Some(v)) if !(v.is_number() || v.is_string()) => {
+                        Some(format!("`{}` compares numbers or strings, not {v}", test.op.as_str()))
+                    }
+                    _ => None,
+                };
+                if let Some(message) = message {
+                    found.push((ProblemKind::InvalidWaypoint, format!("{at}.value"), message));
+                }
+            }
+            _ => {}
+        }
+    });
+    found.into_iter().map(|(kind, path, message)| Problem { kind, path, message }).collect()
 }

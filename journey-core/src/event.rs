@@ -1,0 +1,192 @@
+//! Events: interactions from any channel, as they are tracked.
+//!
+//! An event carries its time (microseconds since the Unix epoch, UTC), one or more
+//! identity keys, the raw event name, the channel, optionally the department that handled
+//! it and an emotion rating, and free-form properties. In JSON:
+//!
+//! ```json
+//! {"ts": 1736121762854513, "keys": ["session:8f3a", "phone:+34600000000"],
+//!  "event": "callback_requested", "channel": "web", "department": "sales",
+//!  "rating": {"csat": 4}, "properties": {"cart_value": 129.9}}
+//! ```
+//!
+//! A bad event is rejected with [`Error::BadEvent`], naming the field; in a batch, also the
+//! index of the bad event.
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+use crate::emotion::Rating;
+use crate::error::{Error, Result};
+use crate::identity::IdentityKey;
+use crate::time::Micros;
+use crate::vocabulary::{Channel, Department};
+
+/// The longest raw event name accepted, in bytes.
+pub const MAX_NAME_LEN: usize = 256;
+
+/// One interaction, as reported by a channel.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Event {
+    /// When it happened: microseconds since the Unix epoch, UTC.
+    pub ts: Micros,
+    /// Every identity key the interaction carried; several keys link them.
+    pub keys: Vec<IdentityKey>,
+    /// The raw event name (`add_to_cart`, `support_call`...).
+    #[serde(rename = "event")]
+    pub name: String,
+    /// The channel it happened on.
+    pub channel: Channel,
+    /// The department that handled it, if known (else its touchpoint's owner applies).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub department: Option<Department>,
+    /// How the customer felt, in any accepted scale.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rating: Option<Rating>,
+    /// Free-form data (a JSON object).
+    #[serde(default, skip_serializing_if = "Map::is_empty")]
+    pub properties: Map<String, Value>,
+}
+
+impl Event {
+    /// A new event with one key and no department, rating or properties.
+    pub fn new(ts: Micros, key: IdentityKey, name: impl Into<String>, channel: impl Into<Channel>) -> Self {
+        Event { ts, keys: vec![key], name: name.into(), channel: channel.into(), department: None, rating: None, properties: Map::new() }
+    }
+
+    /// Adds another identity key (linking it with the others).
+    pub fn with_key(mut self, key: IdentityKey) -> Self {
+        self.keys.push(key);
+        self
+    }
+
+    /// Sets the handling department.
+    pub fn with_department(mut self, department: impl Into<Department>) -> Self {
+        self.department = Some(department.into());
+        self
+    }
+
+    /// Sets the emotion rating.
+    pub fn with_rating(mut self, rating: Rating) -> Self {
+        self.rating = Some(rating);
+        self
+    }
+
+    /// Sets a property.
+    pub fn with_property(mut self, name: impl Into<String>, value: impl Into<Value>) -> Self {
+        self.properties.insert(name.into(), value.into());
+        self
+    }
+
+    /// Parses one event from JSON; errors name the field.
+    pub fn from_json(text: &str) -> Result<Self> {
+        let de = &mut serde_json::Deserializer::from_str(text);
+        let event: Event = serde_path_to_error::deserialize(de).map_err(|e| bad(None, &e.path().to_string(), e.inner().to_string()))?;
+        event.check()?;
+        Ok(event)
+    }
+
+    /// Parses an event from a JSON value; errors name the field.
+    pub fn from_value(value: Value) -> Result<Self> {
+        let event: Event = serde_path_to_error::deserialize(value).map_err(|e| bad(None, &e.path().to_string(), e.inner().to_string()))?;
+        event.check()?;
+        Ok(event)
+    }
+
+    /// The event as JSON.
+    pub fn to_json(&self) -> String {
+        serde_json::to_string(self).expect("an event always serialises")
+    }
+
+    /// Checks what the types cannot: at least one key, a non-empty name within
+    /// [`MAX_NAME_LEN`], a rating within its scale, a non-negative time.
+    pub fn check(&self) -> Result<()> {
+        if self.keys.is_empty() {
+            return Err(bad(None, "keys", "an event needs at least one identity key".into()));
+        }
+        if self.name.trim().is_empty() {
+            return Err(bad(None, "event", "the event name must not be empty".into()));
+        }
+        if self.name.len() > MAX_NAME_LEN {
+            return Err(bad(None, "event", format!("the event name is {} bytes long, longer than the limit of {MAX_NAME_LEN}", self.name.len())));
+        }
+        if self.channel.as_str().is_empty() {
+            return Err(bad(None, "channel", "the channel must not be empty".into()));
+        }
+        if let Some(rating) = &self.rating {
+            rating.normalize().map_err(|e| bad(None, "rating", e.to_string()))?;
+        }
+        Ok(())
+    }
+
+    /// The normalised emotion of its rating, if rated.
+    pub fn emotion(&self) -> Option<f64> {
+        self.rating.and_then(|r| r.normalize().ok()).map(|e| e.value())
+    }
+}
+
+/// Checks a whole batch before anything of it is applied; the error names the index.
+pub fn check_batch(events: &[Event]) -> Result<()> {
+    for (i, event) in events.iter().enumerate() {
+        event.check().map_err(|e| e.at_index(i))?;
+    }
+    Ok(())
+}
+
+/// Parses a JSON array of events, or one event per line (JSON Lines); errors name the index.
+pub fn parse_batch(text: &str) -> Result<Vec<Event>> {
+    let trimmed = text.trim_start();
+    let values: Vec<Value> = if trimmed.starts_with('[') {
+        serde_json::from_str(trimmed).map_err(|e| bad(None, "", format!("not a JSON array of events: {e}")))?
+    } else {
+        let mut values = Vec::new();
+        for (i, line) in text.lines().filter(|l| !l.trim().is_empty()).enumerate() {
+            values.push(serde_json::from_str(line).map_err(|e| bad(Some(i), "", format!("not JSON: {e}")))?);
+        }
+        values
+    };
+    values.into_iter().enumerate().map(|(i, v)| Event::from_value(v).map_err(|e| e.at_index(i))).collect()
+}
+
+fn bad(index: Option<usize>, field: &str, message: String) -> Error {
+    Error::BadEvent { index, field: field.to_string(), message }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn field_of(text: &str) -> String {
+        match Event::from_json(text) {
+            Err(Error::BadEvent { field, .. }) => field,
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn bad_events_name_their_field() {
+        let ok = r#"{"ts": 1, "keys": ["session:a"], "event": "view", "channel": "web"}"#;
+        assert!(Event::from_json(ok).is_ok());
+        assert_eq!(field_of(r#"{"ts": 1, "keys": [], "event": "view", "channel": "web"}"#), "keys");
+        assert_eq!(field_of(r#"{"ts": 1, "keys": ["session:a"], "event": " ", "channel": "web"}"#), "event");
+        assert_eq!(field_of(r#"{"ts": 1, "keys": ["nocolon"], "event": "v", "channel": "web"}"#), "keys[0]");
+        assert_eq!(field_of(r#"{"ts": 1, "keys": ["session:a"], "event": "v", "channel": "web", "rating": {"csat": 9}}"#), "rating");
+        assert_eq!(field_of(r#"{"ts": 1, "keys": ["session:a"], "event": "v", "channel": "web", "properties": [1]}"#), "properties");
+        assert_eq!(field_of(r#"{"ts": 1, "keys": ["session:a"], "event": "v", "channel": "web", "colour": 1}"#), "colour");
+        assert_eq!(field_of(r#"{"ts": "x", "keys": ["session:a"], "event": "v", "channel": "web"}"#), "ts");
+    }
+
+    #[test]
+    fn batches_name_the_bad_index() {
+        let text = "{\"ts\": 1, \"keys\": [\"session:a\"], \"event\": \"v\", \"channel\": \"web\"}\n{\"ts\": 2, \"keys\": [], \"event\": \"v\", \"channel\": \"web\"}\n";
+        match parse_batch(text) {
+            Err(Error::BadEvent { index: Some(1), field, .. }) => assert_eq!(field, "keys"),
+            other => panic!("{other:?}"),
+        }
+        let events = parse_batch("[{\"ts\": 1, \"keys\": [\"session:a\"], \"event\": \"v\", \"channel\": \"web\"}]").unwrap();
+        assert_eq!(events.len(), 1);
+        let round = Event::from_json(&events[0].to_json()).unwrap();
+        assert_eq!(round, events[0]);
+    }
+}

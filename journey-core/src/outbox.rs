@@ -1,0 +1,65 @@
+//! Actions and their explanations: what waypoints ask the host to do.
+//!
+//! The library never executes an action. Each firing of a waypoint puts one
+//! [`ActionRecord`] per action into the store's outbox, in the same transaction as the
+//! event that caused it; the host reads pending actions, executes them and acknowledges
+//! them by id. Subscribers can also be called synchronously after the commit.
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+use crate::profile::ProfileId;
+use crate::time::Micros;
+use crate::vocabulary::ActionKind;
+use crate::waypoint::Condition;
+
+/// Whether a waypoint was reached or missed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    /// Its condition matched an event.
+    Reached,
+    /// Its deadline passed first.
+    Missed,
+}
+
+/// Why a waypoint fired: which event, which condition, which deadline.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Explanation {
+    /// For `reached`: the event that matched. For `missed`: the event that armed the deadline.
+    pub event_seq: u64,
+    /// That event's raw name.
+    pub event: String,
+    /// The condition that matched (`reached`) or the trigger that armed the deadline (`missed`).
+    pub condition: Condition,
+    /// For deadlines: when it was armed and when it fell due.
+    pub deadline: Option<(Micros, Micros)>,
+}
+
+/// One action in the outbox.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ActionRecord {
+    /// Unique id (a UUID v7 string: sortable by creation).
+    pub id: String,
+    /// The profile it concerns.
+    pub profile: ProfileId,
+    /// The waypoint that fired.
+    pub waypoint: String,
+    /// Reached or missed.
+    pub outcome: Outcome,
+    /// The kind of action.
+    pub kind: ActionKind,
+    /// Data for the host, from the map.
+    pub payload: Map<String, Value>,
+    /// Event time of the firing.
+    pub ts: Micros,
+    /// Why it fired.
+    pub why: Explanation,
+}
+
+impl ActionRecord {
+    /// A stable, human-readable line: `ts waypoint outcome kind profile`.
+    pub fn summary(&self) -> String {
+        format!("{} {} {:?} {} profile {}", self.ts, self.waypoint, self.outcome, self.kind, self.profile)
+    }
+}

@@ -1,0 +1,80 @@
+//! Resolution of raw events against a journey map: touchpoint, phase, department.
+//!
+//! Built once per map and shared by the tracker and the analytics, so live and offline
+//! views of a journey agree. An event's touchpoint is the one that lists its raw name;
+//! otherwise it is off-map. Its department is its own, else its touchpoint's owner.
+
+use rustc_hash::FxHashMap;
+
+use crate::map::JourneyMap;
+use crate::vocabulary::{Channel, Department};
+
+/// A journey map indexed for fast lookups.
+#[derive(Debug, Clone)]
+pub struct Resolver {
+    map: JourneyMap,
+    by_event: FxHashMap<String, u32>,
+    phase_of: Vec<u32>,
+}
+
+/// Where one event falls on the map.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Resolved {
+    /// Index into the map's touchpoints; `None` = off-map.
+    pub touchpoint: Option<u32>,
+    /// Index into the map's phases.
+    pub phase: Option<u32>,
+}
+
+impl Resolver {
+    /// Indexes a (valid) map. When two touchpoints claim one event (validation reports
+    /// it), the first claim wins.
+    pub fn new(map: &JourneyMap) -> Self {
+        let mut by_event = FxHashMap::default();
+        let mut phase_of = Vec::with_capacity(map.touchpoints.len());
+        for (i, tp) in map.touchpoints.iter().enumerate() {
+            phase_of.push(map.phase_index(&tp.phase).map_or(u32::MAX, |p| p as u32));
+            for e in &tp.events {
+                by_event.entry(e.clone()).or_insert(i as u32);
+            }
+        }
+        Resolver { map: map.clone(), by_event, phase_of }
+    }
+
+    /// The map this resolver indexes.
+    pub fn map(&self) -> &JourneyMap {
+        &self.map
+    }
+
+    /// Resolves a raw event name.
+    pub fn resolve(&self, event_name: &str) -> Resolved {
+        match self.by_event.get(event_name) {
+            Some(&tp) => {
+                let phase = self.phase_of[tp as usize];
+                Resolved { touchpoint: Some(tp), phase: (phase != u32::MAX).then_some(phase) }
+            }
+            None => Resolved::default(),
+        }
+    }
+
+    /// The touchpoint's id.
+    pub fn touchpoint_id(&self, index: u32) -> &str {
+        &self.map.touchpoints[index as usize].id
+    }
+
+    /// The phase's id.
+    pub fn phase_id(&self, index: u32) -> &str {
+        &self.map.phases[index as usize].id
+    }
+
+    /// The effective department of an event: its own, else its touchpoint's owner.
+    pub fn department<'a>(&'a self, own: Option<&'a Department>, touchpoint: Option<u32>) -> Option<&'a Department> {
+        own.or_else(|| touchpoint.and_then(|t| self.map.touchpoints[t as usize].department.as_ref()))
+    }
+
+    /// Whether the map plans this channel for the touchpoint (an empty list plans every channel).
+    pub fn plans_channel(&self, touchpoint: u32, channel: &Channel) -> bool {
+        let planned = &self.map.touchpoints[touchpoint as usize].channels;
+        planned.is_empty() || planned.contains(channel)
+    }
+}

@@ -1,0 +1,134 @@
+//! Storage behind traits: everything the tracker keeps, reached through one transaction.
+//!
+//! The tracker never assumes memory: it reads and writes through [`Tx`] inside
+//! [`Store::write`], and a durable store commits the whole closure atomically (all of a
+//! batch or none of it). [`MemoryStore`] is the in-memory implementation.
+//!
+//! Deadlines and the outbox live in the store too, so a tracker reopened on a durable
+//! store resumes exactly where it stopped.
+
+mod memory;
+
+pub use memory::MemoryStore;
+
+use serde_json::{Map, Value};
+
+use crate::error::Result;
+use crate::identity::IdentityKey;
+use crate::outbox::ActionRecord;
+use crate::profile::{Conflict, EventRef, LinkEntry, ProfileId, ProfileState, TrackedEvent};
+use crate::time::Micros;
+
+/// An armed waypoint deadline.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Deadline {
+    /// The profile it watches.
+    pub profile: ProfileId,
+    /// The waypoint's id.
+    pub waypoint: String,
+    /// Event time it was (re)armed.
+    pub armed_at: Micros,
+    /// Event time it falls due: missed once the clock is strictly past it.
+    pub due: Micros,
+    /// The event that armed it.
+    pub trigger_seq: u64,
+    /// That event's raw name.
+    pub trigger_event: String,
+}
+
+/// A store of journeys: events, identity, profiles, deadlines, caps and the outbox.
+pub trait Store: Send + Sync {
+    /// Runs `f` in one write transaction: committed if it returns `Ok`, rolled back
+    /// entirely if it returns `Err` (or the store fails).
+    fn write(&self, f: &mut dyn FnMut(&mut dyn Tx) -> Result<()>) -> Result<()>;
+
+    /// Runs `f` with a consistent read-only view.
+    fn read(&self, f: &mut dyn FnMut(&dyn Tx) -> Result<()>) -> Result<()>;
+}
+
+/// One transaction of a [`Store`]. Reads take `&self`; writes `&mut self`.
+pub trait Tx {
+    // ---- reads ----
+    /// The profile a key belongs to.
+    fn key_profile(&self, key: &IdentityKey) -> Result<Option<ProfileId>>;
+    /// A profile's summary.
+    fn profile(&self, id: ProfileId) -> Result<Option<ProfileState>>;
+    /// A profile's keys, in the order they joined.
+    fn keys_of(&self, id: ProfileId) -> Result<Vec<IdentityKey>>;
+    /// A profile's events in journey order `(ts, seq)`; with `last`, only the last n.
+    fn events_of(&self, id: ProfileId, last: Option<usize>) -> Result<Vec<EventRef>>;
+    /// Every profile id, ascending.
+    fn profile_ids(&self) -> Result<Vec<ProfileId>>;
+    /// A profile's armed deadlines.
+    fn deadlines_of(&self, id: ProfileId) -> Result<Vec<Deadline>>;
+    /// The earliest armed deadline due strictly before `now`, if any.
+    fn next_due(&self, now: Micros) -> Result<Option<Deadline>>;
+    /// When a waypoint last fired for a profile.
+    fn fired(&self, id: ProfileId, waypoint: &str) -> Result<Option<Micros>>;
+    /// Every waypoint that fired for a profile, with when it last did.
+    fn fired_of(&self, id: ProfileId) -> Result<Vec<(String, Micros)>>;
+    /// The link log entries that involve any of these keys, in log order.
+    fn links_of(&self, keys: &[IdentityKey]) -> Result<Vec<LinkEntry>>;
+    /// Whether an accepted link between the two keys is in effect.
+    fn linked(&self, a: &IdentityKey, b: &IdentityKey) -> Result<bool>;
+    /// The keys linked to `key` by links in effect.
+    fn neighbours(&self, key: &IdentityKey) -> Result<Vec<IdentityKey>>;
+    /// Every recorded identity conflict, in order.
+    fn conflicts(&self) -> Result<Vec<Conflict>>;
+    /// The conflicts involving any of these keys, in order.
+    fn conflicts_of(&self, keys: &[IdentityKey]) -> Result<Vec<Conflict>>;
+    /// Unacknowledged actions, oldest first, at most `limit`.
+    fn pending_actions(&self, limit: usize) -> Result<Vec<ActionRecord>>;
+    /// The persona assigned to a profile.
+    fn persona(&self, id: ProfileId) -> Result<Option<String>>;
+    /// A profile's attributes (used by persona rules).
+    fn attributes(&self, id: ProfileId) -> Result<Map<String, Value>>;
+
+    // ---- writes ----
+    /// The next arrival number (strictly increasing, never reused).
+    fn next_seq(&mut self) -> Result<u64>;
+    /// Allocates a new, empty profile id.
+    fn new_profile_id(&mut self) -> Result<ProfileId>;
+    /// Creates or replaces a profile's summary.
+    fn put_profile(&mut self, state: &ProfileState) -> Result<()>;
+    /// Deletes a profile's summary, persona, attributes and caps (its keys, events and
+    /// deadlines must have been moved or deleted).
+    fn delete_profile(&mut self, id: ProfileId) -> Result<()>;
+    /// Points a key at a profile (adding it to the profile's keys, removing it from its previous one).
+    fn put_key(&mut self, key: &IdentityKey, id: ProfileId) -> Result<()>;
+    /// Removes a key from the store.
+    fn delete_key(&mut self, key: &IdentityKey) -> Result<()>;
+    /// Appends an event to its profile.
+    fn append_event(&mut self, event: TrackedEvent) -> Result<()>;
+    /// Moves every event of `from` to `to` (a merge).
+    fn move_events(&mut self, from: ProfileId, to: ProfileId) -> Result<()>;
+    /// Moves one event to another profile (a split).
+    fn move_event(&mut self, seq: u64, from: ProfileId, to: ProfileId) -> Result<()>;
+    /// Deletes every event of a profile.
+    fn delete_events_of(&mut self, id: ProfileId) -> Result<()>;
+    /// Appends to the link log. An entry with outcome `joined`, `merged` or `already` puts a
+    /// link in effect between its keys; `removed` takes it out of effect.
+    fn append_link(&mut self, entry: &LinkEntry) -> Result<()>;
+    /// Deletes the link log entries of these keys.
+    fn delete_links_of(&mut self, keys: &[IdentityKey]) -> Result<()>;
+    /// Records a conflict.
+    fn add_conflict(&mut self, conflict: &Conflict) -> Result<()>;
+    /// Deletes the conflicts involving these keys.
+    fn delete_conflicts_of(&mut self, keys: &[IdentityKey]) -> Result<()>;
+    /// Arms or re-arms a deadline (one per profile and waypoint).
+    fn put_deadline(&mut self, deadline: &Deadline) -> Result<()>;
+    /// Disarms a deadline.
+    fn delete_deadline(&mut self, id: ProfileId, waypoint: &str) -> Result<()>;
+    /// Records that a waypoint fired for a profile at `ts`.
+    fn set_fired(&mut self, id: ProfileId, waypoint: &str, ts: Micros) -> Result<()>;
+    /// Puts an action in the outbox.
+    fn push_action(&mut self, action: &ActionRecord) -> Result<()>;
+    /// Acknowledges an action; false if it was not pending.
+    fn ack(&mut self, action_id: &str) -> Result<bool>;
+    /// Deletes a profile's pending actions.
+    fn delete_actions_of(&mut self, id: ProfileId) -> Result<()>;
+    /// Assigns (or clears) a profile's persona.
+    fn set_persona(&mut self, id: ProfileId, persona: Option<&str>) -> Result<()>;
+    /// Replaces a profile's attributes.
+    fn set_attributes(&mut self, id: ProfileId, attributes: &Map<String, Value>) -> Result<()>;
+}

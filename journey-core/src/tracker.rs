@@ -1,0 +1,763 @@
+//! The tracker: interactions in, one journey per customer, waypoints fired, context out.
+//!
+//! ```
+//! use journey_core::{Event, IdentityKey, MapDocument, Tracker, TrackerConfig};
+//! let doc = MapDocument::load(concat!(env!("CARGO_MANIFEST_DIR"), "/../examples/maps/shop.json")).unwrap();
+//! let tracker = Tracker::new(&doc, TrackerConfig::default()).unwrap();
+//! let session = IdentityKey::parse("session:abc").unwrap();
+//! tracker.track(Event::new(1_000_000, session.clone(), "product_view", "web")).unwrap();
+//! tracker.track(Event::new(2_000_000, session.clone(), "add_to_cart", "web")).unwrap();
+//! let context = tracker.context(&session).unwrap().unwrap();
+//! assert_eq!(context.current_phase.as_deref(), Some("consideration"));
+//! ```
+//!
+//! Time is event time: every event first advances the tracker's clock to its timestamp,
+//! firing the deadlines that fell due strictly before it; [`Tracker::advance`] does the
+//! same for a clock reading (use [`Ticker`] to drive it from the wall clock). So replaying
+//! a log fires exactly what live traffic fired ([`backtest`]).
+
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+use crate::condition::{Compiled, Subject};
+use crate::error::{Error, Result};
+use crate::event::{Event, check_batch};
+use crate::identity::{IdentityKey, IdentityLevel, IdentityRules};
+use crate::map::MapDocument;
+use crate::outbox::{ActionRecord, Explanation, Outcome};
+use crate::profile::{Conflict, EventRef, LinkEntry, LinkOutcome, ProfileId, ProfileState, TrackedEvent};
+use crate::resolve::Resolver;
+use crate::stitch::{self, Origin};
+use crate::store::{Deadline, MemoryStore, Store, Tx};
+use crate::time::Micros;
+use crate::waypoint::{Cap, Waypoint};
+
+/// How a tracker behaves.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct TrackerConfig {
+    /// The map to track against (by id); the document's first map when `None`.
+    pub map: Option<String>,
+    /// Identity levels and merge limits.
+    pub identity: IdentityRules,
+    /// How many recent events customer context returns.
+    pub recent_events: usize,
+    /// Event properties whose values count as interests in customer context (e.g. the
+    /// topic a customer read about).
+    pub interest_properties: Vec<String>,
+}
+
+impl Default for TrackerConfig {
+    fn default() -> Self {
+        TrackerConfig {
+            map: None,
+            identity: IdentityRules::default(),
+            recent_events: 20,
+            interest_properties: vec!["topic".into(), "product".into(), "category".into()],
+        }
+    }
+}
+
+/// What tracking one event did.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Tracked {
+    /// The event's arrival number.
+    pub seq: u64,
+    /// The profile it landed on.
+    pub profile: ProfileId,
+    /// Its touchpoint id, or `None` if off-map.
+    pub touchpoint: Option<String>,
+    /// Its phase id.
+    pub phase: Option<String>,
+    /// Actions fired while tracking it (due deadlines first, then this event's waypoints).
+    pub actions: Vec<ActionRecord>,
+}
+
+/// Everything an agent or an IVR needs about a customer, at once.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Context {
+    /// The profile.
+    pub profile: ProfileId,
+    /// All its keys.
+    pub keys: Vec<IdentityKey>,
+    /// How well it is known.
+    pub level: IdentityLevel,
+    /// The assigned persona.
+    pub persona: Option<String>,
+    /// The phase of the latest on-map event.
+    pub current_phase: Option<String>,
+    /// The furthest phase reached.
+    pub furthest_phase: Option<String>,
+    /// Every phase reached, in map order.
+    pub phases_reached: Vec<String>,
+    /// Number of events.
+    pub events: u64,
+    /// Time of the first event.
+    pub first_ts: Option<Micros>,
+    /// Time of the latest event.
+    pub last_ts: Option<Micros>,
+    /// The latest events across all channels, oldest first.
+    pub recent: Vec<EventRef>,
+    /// Touchpoints and property values seen recently, most recent first.
+    pub interests: Vec<Interest>,
+    /// How the customer has felt.
+    pub emotion: EmotionTrend,
+    /// Armed waypoint deadlines.
+    pub open_waypoints: Vec<Deadline>,
+    /// Identity conflicts involving its keys.
+    pub conflicts: Vec<Conflict>,
+}
+
+/// Something a customer showed interest in recently.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Interest {
+    /// A touchpoint id, or `property=value` for an interest property.
+    pub what: String,
+    /// How many of the recent events show it.
+    pub count: u32,
+    /// When it was last seen.
+    pub last_ts: Micros,
+}
+
+/// The emotion of a profile over time.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct EmotionTrend {
+    /// Number of rated events.
+    pub ratings: u32,
+    /// Mean normalised rating.
+    pub mean: Option<f64>,
+    /// Lowest rating.
+    pub lowest: Option<f64>,
+    /// Latest rating.
+    pub last: Option<f64>,
+    /// The ratings among the recent events, oldest first: `(ts, emotion)`.
+    pub recent: Vec<(Micros, f64)>,
+}
+
+/// A filter for listing profiles (all conditions must hold).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ProfileFilter {
+    /// Reached this phase (by id).
+    pub reached: Option<String>,
+    /// Has not reached this phase.
+    pub not_reached: Option<String>,
+    /// Is currently in this phase.
+    pub current_phase: Option<String>,
+    /// Has this persona.
+    pub persona: Option<String>,
+    /// Has this identity level.
+    pub level: Option<IdentityLevel>,
+}
+
+/// A listed profile.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ProfileSummary {
+    /// The profile.
+    pub profile: ProfileId,
+    /// Its first key.
+    pub key: Option<IdentityKey>,
+    /// Its level.
+    pub level: IdentityLevel,
+    /// Its persona.
+    pub persona: Option<String>,
+    /// Its current phase.
+    pub current_phase: Option<String>,
+    /// Its furthest phase.
+    pub furthest_phase: Option<String>,
+    /// Number of events.
+    pub events: u64,
+}
+
+/// A waypoint compiled against the tracker's map.
+struct Armable {
+    def: Waypoint,
+    condition: Compiled,
+    trigger: Option<Compiled>,
+    exit: Option<Compiled>,
+}
+
+/// Called with each action after it is committed.
+pub type Subscriber = Arc<dyn Fn(&ActionRecord) + Send + Sync>;
+
+/// Tracks interactions against one journey map. `Send + Sync`: share it with an `Arc`.
+pub struct Tracker {
+    store: Arc<dyn Store>,
+    resolver: Resolver,
+    waypoints: Vec<Armable>,
+    personas: Vec<(String, Compiled)>,
+    config: TrackerConfig,
+    subscribers: RwLock<Vec<Subscriber>>,
+    clock: AtomicI64,
+    closed: AtomicBool,
+}
+
+impl std::fmt::Debug for Tracker {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Tracker").field("map", &self.resolver.map().id).field("config", &self.config).finish_non_exhaustive()
+    }
+}
+
+impl Tracker {
+    /// A tracker over a fresh in-memory store.
+    pub fn new(doc: &MapDocument, config: TrackerConfig) -> Result<Self> {
+        Self::with_store(doc, config, Arc::new(MemoryStore::new()))
+    }
+
+    /// A tracker over any store. The document is validated and its waypoints compiled
+    /// first: an invalid map is refused with every problem and its path.
+    pub fn with_store(doc: &MapDocument, config: TrackerConfig, store: Arc<dyn Store>) -> Result<Self> {
+        doc.validate()?;
+        let index = match &config.map {
+            Some(id) => doc.maps.iter().position(|m| &m.id == id).ok_or_else(|| Error::NotFound { what: "map", id: id.clone() })?,
+            None => 0,
+        };
+        let map = doc.select(Some(&doc.maps.get(index).map(|m| m.id.clone()).unwrap_or_default()))?;
+        let at = |i: usize, field: &str| format!("maps[{index}].waypoints[{i}].{field}");
+        let mut waypoints = Vec::new();
+        for (i, w) in map.waypoints.iter().enumerate() {
+            let compile = |c: &Option<crate::waypoint::Condition>, field: &str| c.as_ref().map(|c| Compiled::compile(c, map, &at(i, field))).transpose();
+            waypoints.push(Armable {
+                def: w.clone(),
+                condition: Compiled::compile(&w.condition, map, &at(i, "condition"))?,
+                trigger: compile(&w.trigger, "trigger")?,
+                exit: compile(&w.exit, "exit")?,
+            });
+        }
+        let mut personas = Vec::new();
+        for (i, p) in doc.personas.iter().enumerate() {
+            if let Some(rule) = &p.assign_when {
+                personas.push((p.id.clone(), Compiled::compile(rule, map, &format!("personas[{i}].assign_when"))?));
+            }
+        }
+        Ok(Tracker {
+            store,
+            resolver: Resolver::new(map),
+            waypoints,
+            personas,
+            config,
+            subscribers: RwLock::new(Vec::new()),
+            clock: AtomicI64::new(Micros::MIN),
+            closed: AtomicBool::new(false),
+        })
+    }
+
+    /// The resolver of the tracked map (shared with analytics).
+    pub fn resolver(&self) -> &Resolver {
+        &self.resolver
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &TrackerConfig {
+        &self.config
+    }
+
+    /// The store.
+    pub fn store(&self) -> &Arc<dyn Store> {
+        &self.store
+    }
+
+    /// The tracker's clock: the latest event time or `advance` reading seen.
+    pub fn clock(&self) -> Option<Micros> {
+        let now = self.clock.load(Ordering::Relaxed);
+        (now != Micros::MIN).then_some(now)
+    }
+
+    /// Calls `f` with every action after it is committed, on the thread that committed it.
+    pub fn subscribe(&self, f: impl Fn(&ActionRecord) + Send + Sync + 'static) {
+        self.subscribers.write().unwrap_or_else(|p| p.into_inner()).push(Arc::new(f));
+    }
+
+    /// Closes the tracker; every later call fails with [`Error::Closed`].
+    pub fn close(&self) {
+        self.closed.store(true, Ordering::SeqCst);
+    }
+
+    fn open(&self) -> Result<()> {
+        if self.closed.load(Ordering::SeqCst) { Err(Error::Closed { what: "tracker" }) } else { Ok(()) }
+    }
+
+    /// Tracks one event. A bad event is refused ([`Error::BadEvent`]) and nothing is stored.
+    pub fn track(&self, event: Event) -> Result<Tracked> {
+        event.check()?;
+        let mut out = self.apply(vec![event])?;
+        Ok(out.pop().expect("one event gives one result"))
+    }
+
+    /// Tracks a batch in one transaction. If any event is bad the whole batch is refused
+    /// with the index of the bad one, and nothing of it is applied.
+    pub fn track_batch(&self, events: Vec<Event>) -> Result<Vec<Tracked>> {
+        check_batch(&events)?;
+        self.apply(events)
+    }
+
+    fn apply(&self, events: Vec<Event>) -> Result<Vec<Tracked>> {
+        self.open()?;
+        let mut results = Vec::with_capacity(events.len());
+        let mut events = Some(events);
+        self.store.write(&mut |tx| {
+            results.clear();
+            for event in events.take().unwrap_or_default() {
+                results.push(self.track_in(tx, event)?);
+            }
+            Ok(())
+        })?;
+        self.notify(results.iter().flat_map(|r| &r.actions));
+        Ok(results)
+    }
+
+    fn track_in(&self, tx: &mut dyn Tx, event: Event) -> Result<Tracked> {
+        let mut actions = Vec::new();
+        self.fire_due(tx, event.ts, &mut actions)?;
+        let seq = tx.next_seq()?;
+        let profile = stitch::resolve(tx, &self.config.identity, &event.keys, Origin { ts: event.ts, event_seq: Some(seq) })?;
+        let resolved = self.resolver.resolve(&event.name);
+        let mut state = tx.profile(profile)?.ok_or_else(|| Error::Storage { message: format!("profile {profile} vanished"), source: None })?;
+        state.add((event.ts, seq), resolved.phase, event.emotion());
+        tx.put_profile(&state)?;
+        if !self.waypoints.is_empty() {
+            let subject = Subject {
+                name: &event.name,
+                touchpoint: resolved.touchpoint.map(|t| t as usize),
+                phase: resolved.phase.map(|p| p as usize),
+                channel: &event.channel,
+                department: self.resolver.department(event.department.as_ref(), resolved.touchpoint),
+                level: state.level,
+                properties: &event.properties,
+            };
+            self.run_waypoints(tx, profile, &subject, event.ts, seq, &mut actions)?;
+        }
+        tx.append_event(TrackedEvent { seq, profile, event })?;
+        Ok(Tracked {
+            seq,
+            profile,
+            touchpoint: resolved.touchpoint.map(|t| self.resolver.touchpoint_id(t).to_string()),
+            phase: resolved.phase.map(|p| self.resolver.phase_id(p).to_string()),
+            actions,
+        })
+    }
+
+    fn run_waypoints(&self, tx: &mut dyn Tx, profile: ProfileId, subject: &Subject<'_>, ts: Micros, seq: u64, out: &mut Vec<ActionRecord>) -> Result<()> {
+        let armed = tx.deadlines_of(profile)?;
+        for w in &self.waypoints {
+            let def = &w.def;
+            let Some(within) = def.within else {
+                if w.condition.matches(subject) && self.cap_allows(tx, profile, def, ts)? {
+                    let why = Explanation { event_seq: seq, event: subject.name.to_string(), condition: def.condition.clone(), deadline: None };
+                    self.fire(tx, def, Outcome::Reached, profile, ts, why, out)?;
+                }
+                continue;
+            };
+            let arm = |tx: &mut dyn Tx| {
+                tx.put_deadline(&Deadline {
+                    profile,
+                    waypoint: def.id.clone(),
+                    armed_at: ts,
+                    due: ts.saturating_add(within.as_micros()),
+                    trigger_seq: seq,
+                    trigger_event: subject.name.to_string(),
+                })
+            };
+            let triggered = || w.trigger.as_ref().is_some_and(|t| t.matches(subject));
+            match armed.iter().find(|d| d.waypoint == def.id) {
+                Some(d) if ts >= d.armed_at => {
+                    if w.exit.as_ref().is_some_and(|x| x.matches(subject)) {
+                        tx.delete_deadline(profile, &def.id)?;
+                    } else if w.condition.matches(subject) {
+                        tx.delete_deadline(profile, &def.id)?;
+                        if self.cap_allows(tx, profile, def, ts)? {
+                            let why = Explanation {
+                                event_seq: seq,
+                                event: subject.name.to_string(),
+                                condition: def.condition.clone(),
+                                deadline: Some((d.armed_at, d.due)),
+                            };
+                            self.fire(tx, def, Outcome::Reached, profile, ts, why, out)?;
+                        }
+                    } else if def.rearm && triggered() {
+                        arm(tx)?;
+                    }
+                }
+                Some(_) => {}
+                None => {
+                    if triggered() && self.cap_allows(tx, profile, def, ts)? {
+                        arm(tx)?;
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn cap_allows(&self, tx: &dyn Tx, profile: ProfileId, def: &Waypoint, ts: Micros) -> Result<bool> {
+        Ok(match def.cap {
+            Cap::Unlimited => true,
+            Cap::OncePerProfile => tx.fired(profile, &def.id)?.is_none(),
+            Cap::Cooldown(d) => tx.fired(profile, &def.id)?.is_none_or(|last| ts.saturating_sub(last) >= d.as_micros()),
+        })
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn fire(&self, tx: &mut dyn Tx, def: &Waypoint, outcome: Outcome, profile: ProfileId, ts: Micros, why: Explanation, out: &mut Vec<ActionRecord>) -> Result<()> {
+        let actions = match outcome {
+            Outcome::Reached => &def.on_reached,
+            Outcome::Missed => &def.on_missed,
+        };
+        let tag = match outcome {
+            Outcome::Reached => "reached",
+            Outcome::Missed => "missed",
+        };
+        for (i, action) in actions.iter().enumerate() {
+            let record = ActionRecord {
+                id: format!("{}-{}-{tag}-{i}", why.event_seq, def.id),
+                profile,
+                waypoint: def.id.clone(),
+                outcome,
+                kind: action.kind.clone(),
+                payload: action.payload.clone(),
+                ts,
+                why: why.clone(),
+            };
+            tx.push_action(&record)?;
+            out.push(record);
+        }
+        tx.set_fired(profile, &def.id, ts)
+    }
+
+    fn fire_due(&self, tx: &mut dyn Tx, now: Micros, out: &mut Vec<ActionRecord>) -> Result<()> {
+        self.clock.fetch_max(now, Ordering::Relaxed);
+        while let Some(d) = tx.next_due(now)? {
+            tx.delete_deadline(d.profile, &d.waypoint)?;
+            let Some(w) = self.waypoints.iter().find(|w| w.def.id == d.waypoint) else { continue };
+            if self.cap_allows(tx, d.profile, &w.def, d.due)? {
+                let condition = w.def.trigger.clone().unwrap_or_else(|| w.def.condition.clone());
+                let why = Explanation { event_seq: d.trigger_seq, event: d.trigger_event.clone(), condition, deadline: Some((d.armed_at, d.due)) };
+                self.fire(tx, &w.def, Outcome::Missed, d.profile, d.due, why, out)?;
+            }
+        }
+        Ok(())
+    }
+
+    fn notify<'a>(&self, actions: impl Iterator<Item = &'a ActionRecord>) {
+        let subscribers = self.subscribers.read().unwrap_or_else(|p| p.into_inner()).clone();
+        if subscribers.is_empty() {
+            return;
+        }
+        for action in actions {
+            for s in &subscribers {
+                s(action);
+            }
+        }
+    }
+
+    /// Advances the clock to `now` (event time) and fires every deadline due strictly before it.
+    pub fn advance(&self, now: Micros) -> Result<Vec<ActionRecord>> {
+        self.open()?;
+        let mut actions = Vec::new();
+        self.store.write(&mut |tx| {
+            actions.clear();
+            self.fire_due(tx, now, &mut actions)
+        })?;
+        self.notify(actions.iter());
+        Ok(actions)
+    }
+
+    /// Links two keys explicitly (a login, a CRM match), under the same rules as events.
+    pub fn link(&self, a: &IdentityKey, b: &IdentityKey, ts: Micros) -> Result<LinkOutcome> {
+        self.open()?;
+        let mut outcome = LinkOutcome::Already;
+        self.store.write(&mut |tx| {
+            outcome = stitch::link(tx, &self.config.identity, a, b, Origin { ts, event_seq: None })?.0;
+            Ok(())
+        })?;
+        Ok(outcome)
+    }
+
+    /// Removes a wrong link (a shared device, a mistyped e-mail) and splits the profile
+    /// back along the remaining links, reassigning events, deadlines and state. Returns
+    /// the id of the new profile if it split.
+    pub fn unlink(&self, a: &IdentityKey, b: &IdentityKey, ts: Micros) -> Result<Option<ProfileId>> {
+        self.open()?;
+        let mut split = None;
+        let summarise = |id: ProfileId, events: &[EventRef], level: IdentityLevel| {
+            let mut state = ProfileState::new(id, level);
+            for e in events {
+                state.add(e.order(), self.resolver.resolve(&e.event.name).phase, e.event.emotion());
+            }
+            state
+        };
+        self.store.write(&mut |tx| {
+            split = stitch::unlink(tx, &self.config.identity, a, b, ts, &summarise)?;
+            Ok(())
+        })?;
+        Ok(split)
+    }
+
+    fn read<T>(&self, f: impl FnOnce(&dyn Tx) -> Result<T>) -> Result<T> {
+        self.open()?;
+        let mut f = Some(f);
+        let mut out = None;
+        self.store.read(&mut |tx| {
+            out = Some((f.take().expect("read runs once"))(tx)?);
+            Ok(())
+        })?;
+        Ok(out.expect("read ran"))
+    }
+
+    /// Customer context for any key of a profile; `None` for an unknown key.
+    pub fn context(&self, key: &IdentityKey) -> Result<Option<Context>> {
+        self.read(|tx| {
+            let Some(id) = tx.key_profile(key)? else { return Ok(None) };
+            let state = tx.profile(id)?.ok_or_else(|| Error::Storage { message: format!("profile {id} vanished"), source: None })?;
+            let keys = tx.keys_of(id)?;
+            let recent = tx.events_of(id, Some(self.config.recent_events))?;
+            let conflicts = tx.conflicts_of(&keys)?;
+            Ok(Some(Context {
+                profile: id,
+                level: state.level,
+                persona: tx.persona(id)?,
+                current_phase: state.current_phase.map(|p| self.resolver.phase_id(p).to_string()),
+                furthest_phase: state.furthest_phase.map(|p| self.resolver.phase_id(p).to_string()),
+                phases_reached: self.phases_reached(&state),
+                events: state.events,
+                first_ts: (state.events > 0).then_some(state.first_ts),
+                last_ts: (state.events > 0).then_some(state.latest.0),
+                interests: self.interests(&recent),
+                emotion: EmotionTrend {
+                    ratings: state.ratings,
+                    mean: state.rating_mean(),
+                    lowest: (state.ratings > 0).then_some(state.rating_min),
+                    last: state.last_rating.map(|(_, x)| x),
+                    recent: recent.iter().filter_map(|e| e.event.emotion().map(|x| (e.event.ts, x))).collect(),
+                },
+                open_waypoints: tx.deadlines_of(id)?,
+                recent,
+                keys,
+                conflicts,
+            }))
+        })
+    }
+
+    fn phases_reached(&self, state: &ProfileState) -> Vec<String> {
+        (0..self.resolver.map().phases.len() as u32).filter(|&p| state.reached(p)).map(|p| self.resolver.phase_id(p).to_string()).collect()
+    }
+
+    fn interests(&self, recent: &[EventRef]) -> Vec<Interest> {
+        let mut seen: BTreeMap<String, Interest> = BTreeMap::new();
+        let mut note = |what: String, ts: Micros| {
+            let entry = seen.entry(what.clone()).or_insert(Interest { what, count: 0, last_ts: ts });
+            entry.count += 1;
+            entry.last_ts = entry.last_ts.max(ts);
+        };
+        for e in recent {
+            if let Some(t) = self.resolver.resolve(&e.event.name).touchpoint {
+                note(self.resolver.touchpoint_id(t).to_string(), e.event.ts);
+            }
+            for name in &self.config.interest_properties {
+                if let Some(Value::String(v)) = e.event.properties.get(name) {
+                    note(format!("{name}={v}"), e.event.ts);
+                }
+            }
+        }
+        let mut list: Vec<Interest> = seen.into_values().collect();
+        list.sort_by(|a, b| b.last_ts.cmp(&a.last_ts).then(b.count.cmp(&a.count)).then(a.what.cmp(&b.what)));
+        list
+    }
+
+    /// A profile's whole journey, in `(ts, seq)` order.
+    pub fn journey(&self, key: &IdentityKey) -> Result<Vec<EventRef>> {
+        self.read(|tx| match tx.key_profile(key)? {
+            Some(id) => tx.events_of(id, None),
+            None => Ok(vec![]),
+        })
+    }
+
+    /// The append-only log of links and merges that made the profile of `key`.
+    pub fn link_log(&self, key: &IdentityKey) -> Result<Vec<LinkEntry>> {
+        self.read(|tx| match tx.key_profile(key)? {
+            Some(id) => tx.links_of(&tx.keys_of(id)?),
+            None => Ok(vec![]),
+        })
+    }
+
+    /// Every identity conflict recorded.
+    pub fn conflicts(&self) -> Result<Vec<Conflict>> {
+        self.read(|tx| tx.conflicts())
+    }
+
+    /// Profiles matching a filter, by id.
+    pub fn profiles(&self, filter: &ProfileFilter) -> Result<Vec<ProfileSummary>> {
+        let phase = |id: &Option<String>| -> Result<Option<u32>> {
+            id.as_ref()
+                .map(|p| self.resolver.map().phase_index(p).map(|i| i as u32).ok_or_else(|| Error::NotFound { what: "phase", id: p.clone() }))
+                .transpose()
+        };
+        let (reached, not_reached, current) = (phase(&filter.reached)?, phase(&filter.not_reached)?, phase(&filter.current_phase)?);
+        self.read(|tx| {
+            let mut out = Vec::new();
+            for id in tx.profile_ids()? {
+                let Some(s) = tx.profile(id)? else { continue };
+                if reached.is_some_and(|p| !s.reached(p))
+                    || not_reached.is_some_and(|p| s.reached(p))
+                    || current.is_some_and(|p| s.current_phase != Some(p))
+                    || filter.level.is_some_and(|l| s.level != l)
+                {
+                    continue;
+                }
+                let persona = tx.persona(id)?;
+                if filter.persona.is_some() && persona != filter.persona {
+                    continue;
+                }
+                out.push(ProfileSummary {
+                    profile: id,
+                    key: tx.keys_of(id)?.into_iter().next(),
+                    level: s.level,
+                    persona,
+                    current_phase: s.current_phase.map(|p| self.resolver.phase_id(p).to_string()),
+                    furthest_phase: s.furthest_phase.map(|p| self.resolver.phase_id(p).to_string()),
+                    events: s.events,
+                });
+            }
+            Ok(out)
+        })
+    }
+
+    /// How many profiles match a filter.
+    pub fn count(&self, filter: &ProfileFilter) -> Result<usize> {
+        Ok(self.profiles(filter)?.len())
+    }
+
+    /// Unacknowledged actions, oldest first.
+    pub fn pending_actions(&self, limit: usize) -> Result<Vec<ActionRecord>> {
+        self.read(|tx| tx.pending_actions(limit))
+    }
+
+    /// Acknowledges an executed action; false if it was not pending.
+    pub fn ack(&self, action_id: &str) -> Result<bool> {
+        self.open()?;
+        let mut done = false;
+        self.store.write(&mut |tx| {
+            done = tx.ack(action_id)?;
+            Ok(())
+        })?;
+        Ok(done)
+    }
+
+    /// Assigns a persona explicitly (or clears it with `None`).
+    pub fn assign_persona(&self, key: &IdentityKey, persona: Option<&str>) -> Result<()> {
+        self.open()?;
+        self.store.write(&mut |tx| {
+            let id = tx.key_profile(key)?.ok_or_else(|| Error::NotFound { what: "identity key", id: key.to_string() })?;
+            tx.set_persona(id, persona)
+        })
+    }
+
+    /// Sets profile attributes (merged into the existing ones) and assigns the first
+    /// persona whose `assign_when` rule matches them; returns the persona now assigned.
+    pub fn set_attributes(&self, key: &IdentityKey, attributes: Map<String, Value>) -> Result<Option<String>> {
+        self.open()?;
+        let mut assigned = None;
+        self.store.write(&mut |tx| {
+            let id = tx.key_profile(key)?.ok_or_else(|| Error::NotFound { what: "identity key", id: key.to_string() })?;
+            let mut all = tx.attributes(id)?;
+            all.extend(attributes.clone());
+            tx.set_attributes(id, &all)?;
+            let state = tx.profile(id)?.map_or(IdentityLevel::Anonymous, |s| s.level);
+            let subject = Subject {
+                name: "",
+                touchpoint: None,
+                phase: None,
+                channel: &crate::vocabulary::Channel::Custom(String::new()),
+                department: None,
+                level: state,
+                properties: &all,
+            };
+            if let Some((persona, _)) = self.personas.iter().find(|(_, rule)| rule.matches(&subject)) {
+                tx.set_persona(id, Some(persona))?;
+            }
+            assigned = tx.persona(id)?;
+            Ok(())
+        })?;
+        Ok(assigned)
+    }
+}
+
+/// Replays a historical log through a map's waypoints in event time, in arrival order,
+/// on a fresh in-memory tracker, and returns every action that would have fired
+/// (including deadlines still armed at `until`, if given). The same code path as live
+/// tracking, so the result is identical to what live tracking of the same events produces.
+pub fn backtest(doc: &MapDocument, config: TrackerConfig, events: Vec<Event>, until: Option<Micros>) -> Result<Vec<ActionRecord>> {
+    let tracker = Tracker::new(doc, config)?;
+    let mut actions = Vec::new();
+    for chunk in events.chunks(1024) {
+        for t in tracker.track_batch(chunk.to_vec())? {
+            actions.extend(t.actions);
+        }
+    }
+    if let Some(now) = until {
+        actions.extend(tracker.advance(now)?);
+    }
+    Ok(actions)
+}
+
+/// Drives [`Tracker::advance`] from the wall clock on a background thread, until stopped
+/// or dropped.
+pub struct Ticker {
+    stop: Arc<(Mutex<bool>, std::sync::Condvar)>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Ticker {
+    /// Calls `tracker.advance(now)` every `every`, `now` being the system time in
+    /// microseconds. Errors are passed to `on_error` (the ticker keeps going).
+    pub fn start(tracker: Arc<Tracker>, every: std::time::Duration, on_error: impl Fn(Error) + Send + 'static) -> Self {
+        let stop = Arc::new((Mutex::new(false), std::sync::Condvar::new()));
+        let flag = stop.clone();
+        let thread = std::thread::spawn(move || {
+            let (lock, cvar) = &*flag;
+            let mut stopped = lock.lock().unwrap_or_else(|p| p.into_inner());
+            while !*stopped {
+                let (guard, _) = cvar.wait_timeout(stopped, every).unwrap_or_else(|p| p.into_inner());
+                stopped = guard;
+                if *stopped {
+                    break;
+                }
+                match tracker.advance(now_micros()) {
+                    Ok(_) => {}
+                    Err(Error::Closed { .. }) => break,
+                    Err(e) => on_error(e),
+                }
+            }
+        });
+        Ticker { stop, thread: Some(thread) }
+    }
+
+    /// Stops the ticker and waits for its thread.
+    pub fn stop(mut self) {
+        self.halt();
+    }
+
+    fn halt(&mut self) {
+        let (lock, cvar) = &*self.stop;
+        *lock.lock().unwrap_or_else(|p| p.into_inner()) = true;
+        cvar.notify_all();
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+impl Drop for Ticker {
+    fn drop(&mut self) {
+        self.halt();
+    }
+}
+
+/// The system time in microseconds since the Unix epoch.
+pub fn now_micros() -> Micros {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_micros() as Micros)
+}
