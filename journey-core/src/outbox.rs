@@ -5,6 +5,8 @@
 //! event that caused it; the host reads pending actions, executes them and acknowledges
 //! them by id. Subscribers can also be called synchronously after the commit.
 
+use std::sync::Arc;
+
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
@@ -31,7 +33,7 @@ pub struct Explanation {
     /// That event's raw name.
     pub event: String,
     /// The condition that matched (`reached`) or the trigger that armed the deadline (`missed`).
-    pub condition: Condition,
+    pub condition: Arc<Condition>,
     /// For deadlines: when it was armed and when it fell due.
     pub deadline: Option<(Micros, Micros)>,
 }

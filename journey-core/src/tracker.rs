@@ -34,7 +34,7 @@ use crate::resolve::Resolver;
 use crate::stitch::{self, Origin};
 use crate::store::{Deadline, MemoryStore, Store, Tx};
 use crate::time::Micros;
-use crate::waypoint::{Cap, Waypoint};
+use crate::waypoint::{Cap, Condition, Waypoint};
 
 /// How a tracker behaves.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -176,6 +176,9 @@ pub struct ProfileSummary {
 /// A waypoint compiled against the tracker's map.
 struct Armable {
     def: Waypoint,
+    id: Arc<str>,
+    shown_condition: Arc<Condition>,
+    shown_trigger: Arc<Condition>,
     condition: Compiled,
     trigger: Option<Compiled>,
     exit: Option<Compiled>,
@@ -223,6 +226,9 @@ impl Tracker {
             let compile = |c: &Option<crate::waypoint::Condition>, field: &str| c.as_ref().map(|c| Compiled::compile(c, map, &at(i, field))).transpose();
             waypoints.push(Armable {
                 def: w.clone(),
+                id: Arc::from(w.id.as_str()),
+                shown_condition: Arc::new(w.condition.clone()),
+                shown_trigger: Arc::new(w.trigger.clone().unwrap_or_else(|| w.condition.clone())),
                 condition: Compiled::compile(&w.condition, map, &at(i, "condition"))?,
                 trigger: compile(&w.trigger, "trigger")?,
                 exit: compile(&w.exit, "exit")?,
@@ -347,7 +353,7 @@ impl Tracker {
             let def = &w.def;
             let Some(within) = def.within else {
                 if w.condition.matches(subject) && self.cap_allows(tx, profile, def, ts)? {
-                    let why = Explanation { event_seq: seq, event: subject.name.to_string(), condition: def.condition.clone(), deadline: None };
+                    let why = Explanation { event_seq: seq, event: subject.name.to_string(), condition: w.shown_condition.clone(), deadline: None };
                     self.fire(tx, def, Outcome::Reached, profile, ts, why, out)?;
                 }
                 continue;
@@ -355,15 +361,15 @@ impl Tracker {
             let arm = |tx: &mut dyn Tx| {
                 tx.put_deadline(&Deadline {
                     profile,
-                    waypoint: def.id.clone(),
+                    waypoint: w.id.clone(),
                     armed_at: ts,
                     due: ts.saturating_add(within.as_micros()),
                     trigger_seq: seq,
-                    trigger_event: subject.name.to_string(),
+                    trigger_event: Arc::from(subject.name),
                 })
             };
             let triggered = || w.trigger.as_ref().is_some_and(|t| t.matches(subject));
-            match armed.iter().find(|d| d.waypoint == def.id) {
+            match armed.iter().find(|d| d.waypoint == w.id) {
                 Some(d) if ts >= d.armed_at => {
                     if w.exit.as_ref().is_some_and(|x| x.matches(subject)) {
                         tx.delete_deadline(profile, &def.id)?;
@@ -373,7 +379,7 @@ impl Tracker {
                             let why = Explanation {
                                 event_seq: seq,
                                 event: subject.name.to_string(),
-                                condition: def.condition.clone(),
+                                condition: w.shown_condition.clone(),
                                 deadline: Some((d.armed_at, d.due)),
                             };
                             self.fire(tx, def, Outcome::Reached, profile, ts, why, out)?;
@@ -432,10 +438,14 @@ impl Tracker {
         self.clock.fetch_max(now, Ordering::Relaxed);
         while let Some(d) = tx.next_due(now)? {
             tx.delete_deadline(d.profile, &d.waypoint)?;
-            let Some(w) = self.waypoints.iter().find(|w| w.def.id == d.waypoint) else { continue };
+            let Some(w) = self.waypoints.iter().find(|w| w.id == d.waypoint) else { continue };
             if self.cap_allows(tx, d.profile, &w.def, d.due)? {
-                let condition = w.def.trigger.clone().unwrap_or_else(|| w.def.condition.clone());
-                let why = Explanation { event_seq: d.trigger_seq, event: d.trigger_event.clone(), condition, deadline: Some((d.armed_at, d.due)) };
+                let why = Explanation {
+                    event_seq: d.trigger_seq,
+                    event: d.trigger_event.to_string(),
+                    condition: w.shown_trigger.clone(),
+                    deadline: Some((d.armed_at, d.due)),
+                };
                 self.fire(tx, &w.def, Outcome::Missed, d.profile, d.due, why, out)?;
             }
         }

@@ -36,7 +36,7 @@ struct State {
     next_profile: u64,
     keys: FxHashMap<IdentityKey, ProfileId>,
     profiles: FxHashMap<ProfileId, Record>,
-    due: BTreeSet<(Micros, ProfileId, String)>,
+    due: BTreeSet<(Micros, ProfileId, Arc<str>)>,
     links: Vec<LinkEntry>,
     edges: FxHashMap<IdentityKey, Vec<IdentityKey>>,
     conflicts: Vec<Conflict>,
@@ -316,7 +316,7 @@ impl Tx for State {
 
     fn delete_deadline(&mut self, id: ProfileId, waypoint: &str) -> Result<()> {
         let Some(r) = self.profiles.get_mut(&id) else { return Ok(()) };
-        if let Some(at) = r.deadlines.iter().position(|d| d.waypoint == waypoint) {
+        if let Some(at) = r.deadlines.iter().position(|d| &*d.waypoint == waypoint) {
             let d = r.deadlines.remove(at);
             self.due.remove(&(d.due, id, d.waypoint));
         }

@@ -11,6 +11,8 @@ mod memory;
 
 pub use memory::MemoryStore;
 
+use std::sync::Arc;
+
 use serde_json::{Map, Value};
 
 use crate::error::Result;
@@ -25,7 +27,7 @@ pub struct Deadline {
     /// The profile it watches.
     pub profile: ProfileId,
     /// The waypoint's id.
-    pub waypoint: String,
+    pub waypoint: Arc<str>,
     /// Event time it was (re)armed.
     pub armed_at: Micros,
     /// Event time it falls due: missed once the clock is strictly past it.
@@ -33,7 +35,7 @@ pub struct Deadline {
     /// The event that armed it.
     pub trigger_seq: u64,
     /// That event's raw name.
-    pub trigger_event: String,
+    pub trigger_event: Arc<str>,
 }
 
 /// A store of journeys: events, identity, profiles, deadlines, caps and the outbox.
