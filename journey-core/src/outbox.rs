@@ -31,7 +31,7 @@ pub struct Explanation {
     /// For `reached`: the event that matched. For `missed`: the event that armed the deadline.
     pub event_seq: u64,
     /// That event's raw name.
-    pub event: String,
+    pub event: Arc<str>,
     /// The condition that matched (`reached`) or the trigger that armed the deadline (`missed`).
     pub condition: Arc<Condition>,
     /// For deadlines: when it was armed and when it fell due.
@@ -46,13 +46,13 @@ pub struct ActionRecord {
     /// The profile it concerns.
     pub profile: ProfileId,
     /// The waypoint that fired.
-    pub waypoint: String,
+    pub waypoint: Arc<str>,
     /// Reached or missed.
     pub outcome: Outcome,
     /// The kind of action.
     pub kind: ActionKind,
-    /// Data for the host, from the map.
-    pub payload: Map<String, Value>,
+    /// Data for the host, from the map (shared by every firing of the action).
+    pub payload: Arc<Map<String, Value>>,
     /// Event time of the firing.
     pub ts: Micros,
     /// Why it fired.

@@ -4,6 +4,8 @@
 //! views of a journey agree. An event's touchpoint is the one that lists its raw name;
 //! otherwise it is off-map. Its department is its own, else its touchpoint's owner.
 
+use std::sync::Arc;
+
 use rustc_hash::FxHashMap;
 
 use crate::map::JourneyMap;
@@ -15,6 +17,8 @@ pub struct Resolver {
     map: JourneyMap,
     by_event: FxHashMap<String, u32>,
     phase_of: Vec<u32>,
+    touchpoint_ids: Vec<Arc<str>>,
+    phase_ids: Vec<Arc<str>>,
 }
 
 /// Where one event falls on the map.
@@ -38,7 +42,13 @@ impl Resolver {
                 by_event.entry(e.clone()).or_insert(i as u32);
             }
         }
-        Resolver { map: map.clone(), by_event, phase_of }
+        Resolver {
+            map: map.clone(),
+            by_event,
+            phase_of,
+            touchpoint_ids: map.touchpoints.iter().map(|t| Arc::from(t.id.as_str())).collect(),
+            phase_ids: map.phases.iter().map(|p| Arc::from(p.id.as_str())).collect(),
+        }
     }
 
     /// The map this resolver indexes.
@@ -58,13 +68,13 @@ impl Resolver {
     }
 
     /// The touchpoint's id.
-    pub fn touchpoint_id(&self, index: u32) -> &str {
-        &self.map.touchpoints[index as usize].id
+    pub fn touchpoint_id(&self, index: u32) -> &Arc<str> {
+        &self.touchpoint_ids[index as usize]
     }
 
     /// The phase's id.
-    pub fn phase_id(&self, index: u32) -> &str {
-        &self.map.phases[index as usize].id
+    pub fn phase_id(&self, index: u32) -> &Arc<str> {
+        &self.phase_ids[index as usize]
     }
 
     /// The effective department of an event: its own, else its touchpoint's owner.

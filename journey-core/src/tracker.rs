@@ -70,9 +70,9 @@ pub struct Tracked {
     /// The profile it landed on.
     pub profile: ProfileId,
     /// Its touchpoint id, or `None` if off-map.
-    pub touchpoint: Option<String>,
+    pub touchpoint: Option<Arc<str>>,
     /// Its phase id.
-    pub phase: Option<String>,
+    pub phase: Option<Arc<str>>,
     /// Actions fired while tracking it (due deadlines first, then this event's waypoints).
     pub actions: Vec<ActionRecord>,
 }
@@ -177,6 +177,7 @@ pub struct ProfileSummary {
 struct Armable {
     def: Waypoint,
     id: Arc<str>,
+    payloads: (Vec<Arc<Map<String, Value>>>, Vec<Arc<Map<String, Value>>>),
     shown_condition: Arc<Condition>,
     shown_trigger: Arc<Condition>,
     condition: Compiled,
@@ -227,6 +228,10 @@ impl Tracker {
             waypoints.push(Armable {
                 def: w.clone(),
                 id: Arc::from(w.id.as_str()),
+                payloads: (
+                    w.on_reached.iter().map(|a| Arc::new(a.payload.clone())).collect(),
+                    w.on_missed.iter().map(|a| Arc::new(a.payload.clone())).collect(),
+                ),
                 shown_condition: Arc::new(w.condition.clone()),
                 shown_trigger: Arc::new(w.trigger.clone().unwrap_or_else(|| w.condition.clone())),
                 condition: Compiled::compile(&w.condition, map, &at(i, "condition"))?,
@@ -290,8 +295,17 @@ impl Tracker {
     /// Tracks one event. A bad event is refused ([`Error::BadEvent`]) and nothing is stored.
     pub fn track(&self, event: Event) -> Result<Tracked> {
         event.check()?;
-        let mut out = self.apply(vec![event])?;
-        Ok(out.pop().expect("one event gives one result"))
+        self.open()?;
+        let mut event = Some(event);
+        let mut result = None;
+        self.store.write(&mut |tx| {
+            let event = event.take().ok_or_else(|| Error::Storage { message: "the store ran a write twice".into(), source: None })?;
+            result = Some(self.track_in(tx, event)?);
+            Ok(())
+        })?;
+        let result = result.expect("the write ran");
+        self.notify(result.actions.iter());
+        Ok(result)
     }
 
     /// Tracks a batch in one transaction. If any event is bad the whole batch is refused
@@ -341,8 +355,8 @@ impl Tracker {
         Ok(Tracked {
             seq,
             profile,
-            touchpoint: resolved.touchpoint.map(|t| self.resolver.touchpoint_id(t).to_string()),
-            phase: resolved.phase.map(|p| self.resolver.phase_id(p).to_string()),
+            touchpoint: resolved.touchpoint.map(|t| self.resolver.touchpoint_id(t).clone()),
+            phase: resolved.phase.map(|p| self.resolver.phase_id(p).clone()),
             actions,
         })
     }
@@ -353,8 +367,8 @@ impl Tracker {
             let def = &w.def;
             let Some(within) = def.within else {
                 if w.condition.matches(subject) && self.cap_allows(tx, profile, def, ts)? {
-                    let why = Explanation { event_seq: seq, event: subject.name.to_string(), condition: w.shown_condition.clone(), deadline: None };
-                    self.fire(tx, def, Outcome::Reached, profile, ts, why, out)?;
+                    let why = Explanation { event_seq: seq, event: Arc::from(subject.name), condition: w.shown_condition.clone(), deadline: None };
+                    self.fire(tx, w, Outcome::Reached, profile, ts, why, out)?;
                 }
                 continue;
             };
@@ -378,11 +392,11 @@ impl Tracker {
                         if self.cap_allows(tx, profile, def, ts)? {
                             let why = Explanation {
                                 event_seq: seq,
-                                event: subject.name.to_string(),
+                                event: Arc::from(subject.name),
                                 condition: w.shown_condition.clone(),
                                 deadline: Some((d.armed_at, d.due)),
                             };
-                            self.fire(tx, def, Outcome::Reached, profile, ts, why, out)?;
+                            self.fire(tx, w, Outcome::Reached, profile, ts, why, out)?;
                         }
                     } else if def.rearm && triggered() {
                         arm(tx)?;
@@ -408,10 +422,11 @@ impl Tracker {
     }
 
     #[allow(clippy::too_many_arguments)]
-    fn fire(&self, tx: &mut dyn Tx, def: &Waypoint, outcome: Outcome, profile: ProfileId, ts: Micros, why: Explanation, out: &mut Vec<ActionRecord>) -> Result<()> {
-        let actions = match outcome {
-            Outcome::Reached => &def.on_reached,
-            Outcome::Missed => &def.on_missed,
+    fn fire(&self, tx: &mut dyn Tx, w: &Armable, outcome: Outcome, profile: ProfileId, ts: Micros, why: Explanation, out: &mut Vec<ActionRecord>) -> Result<()> {
+        let def = &w.def;
+        let (actions, payloads) = match outcome {
+            Outcome::Reached => (&def.on_reached, &w.payloads.0),
+            Outcome::Missed => (&def.on_missed, &w.payloads.1),
         };
         let tag = match outcome {
             Outcome::Reached => "reached",
@@ -421,10 +436,10 @@ impl Tracker {
             let record = ActionRecord {
                 id: format!("{}-{}-{tag}-{i}", why.event_seq, def.id),
                 profile,
-                waypoint: def.id.clone(),
+                waypoint: w.id.clone(),
                 outcome,
                 kind: action.kind.clone(),
-                payload: action.payload.clone(),
+                payload: payloads[i].clone(),
                 ts,
                 why: why.clone(),
             };
@@ -442,11 +457,11 @@ impl Tracker {
             if self.cap_allows(tx, d.profile, &w.def, d.due)? {
                 let why = Explanation {
                     event_seq: d.trigger_seq,
-                    event: d.trigger_event.to_string(),
+                    event: d.trigger_event.clone(),
                     condition: w.shown_trigger.clone(),
                     deadline: Some((d.armed_at, d.due)),
                 };
-                self.fire(tx, &w.def, Outcome::Missed, d.profile, d.due, why, out)?;
+                self.fire(tx, w, Outcome::Missed, d.profile, d.due, why, out)?;
             }
         }
         Ok(())

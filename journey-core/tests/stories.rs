@@ -33,7 +33,7 @@ fn tracker() -> Tracker {
 }
 
 fn kinds(actions: &[journey_core::ActionRecord]) -> Vec<(String, Outcome, String)> {
-    actions.iter().map(|a| (a.waypoint.clone(), a.outcome, a.kind.to_string())).collect()
+    actions.iter().map(|a| (a.waypoint.to_string(), a.outcome, a.kind.to_string())).collect()
 }
 
 #[test]
@@ -44,7 +44,7 @@ fn anonymous_cart_revived() {
     let removed = t.track(ev(T0 + 2 * MIN, &["session:s1"], "remove_from_cart", "web")).unwrap();
     assert_eq!(kinds(&removed.actions), [("anonymous_cart_callback".to_string(), Outcome::Reached, "callback_offer".to_string())]);
     assert_eq!(removed.actions[0].payload["script"], json!("cart_help"));
-    assert_eq!(removed.actions[0].why.event, "remove_from_cart");
+    assert_eq!(&*removed.actions[0].why.event, "remove_from_cart");
     // An earlier contact on another channel, then the phone number left in the callback form.
     t.track(ev(T0 - 86_400_000_000, &["session:s1"], "email_open", "email")).unwrap();
     let left = t.track(ev(T0 + 3 * MIN, &["session:s1", "phone:+34600000001"], "callback_requested", "web")).unwrap();
@@ -61,7 +61,7 @@ fn anonymous_cart_revived() {
     // The cooldown of one day keeps the offer from repeating.
     t.track(ev(T0 + 4 * MIN, &["session:s1"], "add_to_cart", "web")).unwrap();
     let again = t.track(ev(T0 + 5 * MIN, &["session:s1"], "remove_from_cart", "web")).unwrap();
-    assert!(again.actions.iter().all(|a| a.waypoint != "anonymous_cart_callback"));
+    assert!(again.actions.iter().all(|a| &*a.waypoint != "anonymous_cart_callback"));
 }
 
 #[test]
@@ -79,7 +79,7 @@ fn waiting_too_long_on_a_product_page() {
     let t = tracker();
     t.track(ev(T0, &["session:x"], "product_view", "web")).unwrap();
     t.track(ev(T0 + 2 * MIN, &["session:x"], "review_read", "web")).unwrap();
-    assert!(t.advance(T0 + 60 * MIN).unwrap().iter().all(|a| a.waypoint != "waiting_on_product"));
+    assert!(t.advance(T0 + 60 * MIN).unwrap().iter().all(|a| &*a.waypoint != "waiting_on_product"));
 }
 
 #[test]
@@ -166,17 +166,17 @@ fn abandoned_cart_rearms_and_fires_once_per_profile() {
     let t = tracker();
     t.track(ev(T0, &["session:c"], "add_to_cart", "web")).unwrap();
     t.track(ev(T0 + 20 * MIN, &["session:c"], "add_to_cart", "web")).unwrap();
-    assert!(t.advance(T0 + 45 * MIN).unwrap().iter().all(|a| a.waypoint != "cart_abandoned"), "re-armed at +20m");
+    assert!(t.advance(T0 + 45 * MIN).unwrap().iter().all(|a| &*a.waypoint != "cart_abandoned"), "re-armed at +20m");
     let fired = t.advance(T0 + 50 * MIN + 1).unwrap();
-    let cart: Vec<_> = fired.iter().filter(|a| a.waypoint == "cart_abandoned").collect();
+    let cart: Vec<_> = fired.iter().filter(|a| &*a.waypoint == "cart_abandoned").collect();
     assert_eq!(cart.len(), 1);
     assert_eq!(cart[0].kind, ActionKind::Coupon);
     assert_eq!(cart[0].why.deadline, Some((T0 + 20 * MIN, T0 + 50 * MIN)));
     t.track(ev(T0 + 60 * MIN, &["session:c"], "add_to_cart", "web")).unwrap();
-    assert!(t.advance(T0 + 200 * MIN).unwrap().iter().all(|a| a.waypoint != "cart_abandoned"), "once per profile");
+    assert!(t.advance(T0 + 200 * MIN).unwrap().iter().all(|a| &*a.waypoint != "cart_abandoned"), "once per profile");
     // The outbox holds each action once, until acknowledged.
     let pending = t.pending_actions(100).unwrap();
-    let coupon = pending.iter().find(|a| a.waypoint == "cart_abandoned").unwrap();
+    let coupon = pending.iter().find(|a| &*a.waypoint == "cart_abandoned").unwrap();
     assert!(t.ack(&coupon.id).unwrap());
     assert!(!t.ack(&coupon.id).unwrap());
     assert_eq!(t.pending_actions(100).unwrap().len(), pending.len() - 1);
@@ -189,7 +189,7 @@ fn checkout_in_time_and_exit_disarm() {
     t.track(ev(T0 + 30 * MIN, &["session:d"], "checkout_start", "web")).unwrap();
     t.track(ev(T0, &["session:e"], "add_to_cart", "web")).unwrap();
     t.track(ev(T0 + MIN, &["session:e"], "order_confirmed", "web")).unwrap();
-    assert!(t.advance(T0 + 500 * MIN).unwrap().iter().all(|a| a.waypoint != "cart_abandoned"));
+    assert!(t.advance(T0 + 500 * MIN).unwrap().iter().all(|a| &*a.waypoint != "cart_abandoned"));
 }
 
 #[test]
@@ -201,7 +201,7 @@ fn deadlines_survive_merges_and_fire_once() {
     t.track(ev(T0 + 3 * MIN, &["device:phone1", "customer:0000042"], "account_login", "mobile_app")).unwrap();
     let ctx = t.context(&key("customer:0000042")).unwrap().unwrap();
     assert_eq!(ctx.open_waypoints.len(), 1, "one deadline per waypoint after the merge");
-    let fired: Vec<_> = t.advance(T0 + 100 * MIN).unwrap().into_iter().filter(|a| a.waypoint == "cart_abandoned").collect();
+    let fired: Vec<_> = t.advance(T0 + 100 * MIN).unwrap().into_iter().filter(|a| &*a.waypoint == "cart_abandoned").collect();
     assert_eq!(fired.len(), 1);
     assert_eq!(fired[0].profile, ctx.profile);
 }
