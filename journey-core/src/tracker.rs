@@ -16,7 +16,6 @@
 //! same for a clock reading (use [`Ticker`] to drive it from the wall clock). So replaying
 //! a log fires exactly what live traffic fired ([`backtest`]).
 
-use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 
@@ -89,11 +88,11 @@ pub struct Context {
     /// The assigned persona.
     pub persona: Option<String>,
     /// The phase of the latest on-map event.
-    pub current_phase: Option<String>,
+    pub current_phase: Option<Arc<str>>,
     /// The furthest phase reached.
-    pub furthest_phase: Option<String>,
+    pub furthest_phase: Option<Arc<str>>,
     /// Every phase reached, in map order.
-    pub phases_reached: Vec<String>,
+    pub phases_reached: Vec<Arc<str>>,
     /// Number of events.
     pub events: u64,
     /// Time of the first event.
@@ -116,7 +115,7 @@ pub struct Context {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Interest {
     /// A touchpoint id, or `property=value` for an interest property.
-    pub what: String,
+    pub what: Arc<str>,
     /// How many of the recent events show it.
     pub count: u32,
     /// When it was last seen.
@@ -166,9 +165,9 @@ pub struct ProfileSummary {
     /// Its persona.
     pub persona: Option<String>,
     /// Its current phase.
-    pub current_phase: Option<String>,
+    pub current_phase: Option<Arc<str>>,
     /// Its furthest phase.
-    pub furthest_phase: Option<String>,
+    pub furthest_phase: Option<Arc<str>>,
     /// Number of events.
     pub events: u64,
 }
@@ -545,8 +544,8 @@ impl Tracker {
                 profile: id,
                 level: state.level,
                 persona: tx.persona(id)?,
-                current_phase: state.current_phase.map(|p| self.resolver.phase_id(p).to_string()),
-                furthest_phase: state.furthest_phase.map(|p| self.resolver.phase_id(p).to_string()),
+                current_phase: state.current_phase.map(|p| self.resolver.phase_id(p).clone()),
+                furthest_phase: state.furthest_phase.map(|p| self.resolver.phase_id(p).clone()),
                 phases_reached: self.phases_reached(&state),
                 events: state.events,
                 first_ts: (state.events > 0).then_some(state.first_ts),
@@ -567,30 +566,34 @@ impl Tracker {
         })
     }
 
-    fn phases_reached(&self, state: &ProfileState) -> Vec<String> {
-        (0..self.resolver.map().phases.len() as u32).filter(|&p| state.reached(p)).map(|p| self.resolver.phase_id(p).to_string()).collect()
+    fn phases_reached(&self, state: &ProfileState) -> Vec<Arc<str>> {
+        (0..self.resolver.map().phases.len() as u32).filter(|&p| state.reached(p)).map(|p| self.resolver.phase_id(p).clone()).collect()
     }
 
+    /// Touchpoints and interest-property values of the recent events, most recently seen
+    /// first (ties: in the order the latest event lists them). A short list, so a linear
+    /// search over touchpoint indexes beats a map, and walking newest-first needs no sort.
     fn interests(&self, recent: &[EventRef]) -> Vec<Interest> {
-        let mut seen: BTreeMap<String, Interest> = BTreeMap::new();
-        let mut note = |what: String, ts: Micros| {
-            let entry = seen.entry(what.clone()).or_insert(Interest { what, count: 0, last_ts: ts });
-            entry.count += 1;
-            entry.last_ts = entry.last_ts.max(ts);
-        };
-        for e in recent {
+        let mut list: Vec<(Option<u32>, Interest)> = Vec::new();
+        for e in recent.iter().rev() {
+            let ts = e.event.ts;
             if let Some(t) = self.resolver.resolve(&e.event.name).touchpoint {
-                note(self.resolver.touchpoint_id(t).to_string(), e.event.ts);
+                match list.iter_mut().find(|(k, _)| *k == Some(t)) {
+                    Some((_, i)) => i.count += 1,
+                    None => list.push((Some(t), Interest { what: self.resolver.touchpoint_id(t).clone(), count: 1, last_ts: ts })),
+                }
             }
             for name in &self.config.interest_properties {
                 if let Some(Value::String(v)) = e.event.properties.get(name) {
-                    note(format!("{name}={v}"), e.event.ts);
+                    let same = |i: &Interest| i.what.len() == name.len() + 1 + v.len() && i.what.starts_with(name.as_str()) && i.what.as_bytes()[name.len()] == b'=' && i.what.ends_with(v.as_str());
+                    match list.iter_mut().find(|(k, i)| k.is_none() && same(i)) {
+                        Some((_, i)) => i.count += 1,
+                        None => list.push((None, Interest { what: Arc::from(format!("{name}={v}")), count: 1, last_ts: ts })),
+                    }
                 }
             }
         }
-        let mut list: Vec<Interest> = seen.into_values().collect();
-        list.sort_by(|a, b| b.last_ts.cmp(&a.last_ts).then(b.count.cmp(&a.count)).then(a.what.cmp(&b.what)));
-        list
+        list.into_iter().map(|(_, i)| i).collect()
     }
 
     /// A profile's whole journey, in `(ts, seq)` order.
@@ -642,8 +645,8 @@ impl Tracker {
                     key: tx.keys_of(id)?.into_iter().next(),
                     level: s.level,
                     persona,
-                    current_phase: s.current_phase.map(|p| self.resolver.phase_id(p).to_string()),
-                    furthest_phase: s.furthest_phase.map(|p| self.resolver.phase_id(p).to_string()),
+                    current_phase: s.current_phase.map(|p| self.resolver.phase_id(p).clone()),
+                    furthest_phase: s.furthest_phase.map(|p| self.resolver.phase_id(p).clone()),
                     events: s.events,
                 });
             }

@@ -55,8 +55,8 @@ fn anonymous_cart_revived() {
     let names: Vec<&str> = ctx.recent.iter().map(|e| e.event.name.as_str()).collect();
     assert_eq!(names, ["email_open", "product_view", "add_to_cart", "remove_from_cart", "callback_requested"]);
     assert_eq!(ctx.current_phase.as_deref(), Some("consideration"));
-    assert_eq!(ctx.phases_reached, ["awareness", "consideration"]);
-    assert_eq!(ctx.interests[0].what, "cart");
+    assert_eq!(ctx.phases_reached.iter().map(|p| &**p).collect::<Vec<_>>(), ["awareness", "consideration"]);
+    assert_eq!(&*ctx.interests[0].what, "cart");
     assert_eq!(ctx.interests[0].count, 2);
     // The cooldown of one day keeps the offer from repeating.
     t.track(ev(T0 + 4 * MIN, &["session:s1"], "add_to_cart", "web")).unwrap();
@@ -92,7 +92,7 @@ fn contextual_ivr() {
     let call = t.track(ev(T0, &["phone:+34911111111"], "ivr_menu", "ivr")).unwrap();
     assert_eq!(call.touchpoint.as_deref(), Some("support"));
     let ctx = t.context(&key("phone:+34911111111")).unwrap().unwrap();
-    assert!(ctx.interests.iter().any(|i| i.what == "topic=refinancing"), "{:?}", ctx.interests);
+    assert!(ctx.interests.iter().any(|i| &*i.what == "topic=refinancing"), "{:?}", ctx.interests);
     assert_eq!(ctx.recent.len(), 3);
     assert_eq!(ctx.keys.len(), 3);
 }
