@@ -75,6 +75,7 @@ impl MapBuilder {
             phases: vec![],
             touchpoints: vec![],
             waypoints: vec![],
+            routing: vec![],
         });
         self
     }

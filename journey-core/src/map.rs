@@ -115,6 +115,36 @@ pub struct JourneyMap {
     /// Moments that trigger actions when reached, or when not reached in time.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub waypoints: Vec<Waypoint>,
+    /// Where to send a customer's interactions (seed 000): rules tried in order, the first
+    /// that matches wins.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub routing: Vec<RoutingRule>,
+}
+
+/// A routing rule: the queue (and department) for a profile matching `when`.
+///
+/// `when` is tested on the profile's latest event, with `phase` meaning the profile's
+/// current phase and the profile's facts available as properties under `profile.`:
+/// `profile.emotion_last`, `profile.emotion_mean`, `profile.emotion_lowest`,
+/// `profile.events`, `profile.furthest_phase` (an index). For example
+/// `{"property": {"name": "profile.emotion_last", "op": "<", "value": 0}}` routes unhappy
+/// customers, `{"property": {"name": "cart_value", "op": ">=", "value": 1000}}` big carts.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RoutingRule {
+    /// Unique id in the map.
+    pub id: String,
+    /// The condition; absent means always (a default rule, last).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub when: Option<Condition>,
+    /// The queue to route to.
+    pub queue: String,
+    /// The department that owns the queue.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub department: Option<Department>,
+    /// The priority of the interaction in the queue (lower is served first).
+    #[serde(default)]
+    pub priority: i64,
 }
 
 /// An ordered step of the relationship (awareness, consideration, purchase...).

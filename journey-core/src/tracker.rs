@@ -172,6 +172,19 @@ pub struct ProfileSummary {
     pub events: u64,
 }
 
+/// Where an interaction should go, from the map's routing rules.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Route {
+    /// The rule that matched.
+    pub rule: String,
+    /// The queue.
+    pub queue: String,
+    /// The department owning the queue.
+    pub department: Option<crate::vocabulary::Department>,
+    /// The priority in the queue (lower first).
+    pub priority: i64,
+}
+
 /// A waypoint compiled against the tracker's map.
 struct Armable {
     def: Waypoint,
@@ -193,6 +206,7 @@ pub struct Tracker {
     resolver: Resolver,
     waypoints: Vec<Armable>,
     personas: Vec<(String, Compiled)>,
+    routing: Vec<(crate::map::RoutingRule, Option<Compiled>)>,
     config: TrackerConfig,
     subscribers: RwLock<Vec<Subscriber>>,
     clock: AtomicI64,
@@ -244,11 +258,17 @@ impl Tracker {
                 personas.push((p.id.clone(), Compiled::compile(rule, map, &format!("personas[{i}].assign_when"))?));
             }
         }
+        let mut routing = Vec::new();
+        for (i, rule) in map.routing.iter().enumerate() {
+            let when = rule.when.as_ref().map(|c| Compiled::compile(c, map, &format!("maps[{index}].routing[{i}].when"))).transpose()?;
+            routing.push((rule.clone(), when));
+        }
         Ok(Tracker {
             store,
             resolver: Resolver::new(map),
             waypoints,
             personas,
+            routing,
             config,
             subscribers: RwLock::new(Vec::new()),
             clock: AtomicI64::new(Micros::MIN),
@@ -594,6 +614,46 @@ impl Tracker {
             }
         }
         list.into_iter().map(|(_, i)| i).collect()
+    }
+
+    /// Routes a customer's next interaction: the first routing rule of the map that matches
+    /// the profile (see [`crate::map::RoutingRule`] for what a rule sees). `None` for an
+    /// unknown key or when no rule matches.
+    pub fn route(&self, key: &IdentityKey) -> Result<Option<Route>> {
+        self.read(|tx| {
+            let Some(id) = tx.key_profile(key)? else { return Ok(None) };
+            let Some(state) = tx.profile(id)? else { return Ok(None) };
+            let latest = tx.events_of(id, Some(1))?;
+            let empty = crate::event::Event::new(0, key.clone(), "", crate::vocabulary::Channel::Custom(String::new()));
+            let event = latest.first().map_or(&empty, |e| &e.event);
+            let mut properties = event.properties.clone();
+            properties.insert(
+                "profile".into(),
+                serde_json::json!({
+                    "emotion_last": state.last_rating.map(|(_, x)| x),
+                    "emotion_mean": state.rating_mean(),
+                    "emotion_lowest": (state.ratings > 0).then_some(state.rating_min),
+                    "events": state.events,
+                    "furthest_phase": state.furthest_phase,
+                }),
+            );
+            let resolved = self.resolver.resolve(&event.name);
+            let subject = Subject {
+                name: &event.name,
+                touchpoint: resolved.touchpoint.map(|t| t as usize),
+                phase: state.current_phase.map(|p| p as usize),
+                channel: &event.channel,
+                department: self.resolver.department(event.department.as_ref(), resolved.touchpoint),
+                level: state.level,
+                properties: &properties,
+            };
+            Ok(self.routing.iter().find(|(_, when)| when.as_ref().is_none_or(|c| c.matches(&subject))).map(|(rule, _)| Route {
+                rule: rule.id.clone(),
+                queue: rule.queue.clone(),
+                department: rule.department.clone(),
+                priority: rule.priority,
+            }))
+        })
     }
 
     /// A profile's whole journey, in `(ts, seq)` order.

@@ -204,6 +204,15 @@ impl Validator {
         for (i, wp) in map.waypoints.iter().enumerate() {
             self.waypoint(&format!("{path}.waypoints[{i}]"), wp, map);
         }
+        self.unique(&format!("{path}.routing"), map.routing.iter().map(|r| r.id.as_str()), "routing rule");
+        for (i, rule) in map.routing.iter().enumerate() {
+            let p = format!("{path}.routing[{i}]");
+            self.non_empty(&p, "id", &rule.id);
+            self.non_empty(&p, "queue", &rule.queue);
+            if let Some(when) = &rule.when {
+                self.condition(&format!("{p}.when"), when, Some(map));
+            }
+        }
     }
 
     fn waypoint(&mut self, path: &str, wp: &Waypoint, map: &JourneyMap) {

@@ -299,3 +299,19 @@ fn personas_are_assigned_by_rule_or_explicitly() {
     assert_eq!(t.context(&key("email:p@x.com")).unwrap().unwrap().persona, None);
     assert!(matches!(t.assign_persona(&key("email:nobody@x.com"), Some("x")), Err(Error::NotFound { .. })));
 }
+
+#[test]
+fn routing_by_phase_and_priority() {
+    let t = tracker();
+    let route = |k: &str| t.route(&key(k)).unwrap().map(|r| (r.queue, r.priority));
+    t.track(ev(T0, &["session:r1"], "product_view", "web")).unwrap();
+    assert_eq!(route("session:r1"), Some(("sales".into(), 9)));
+    t.track(ev(T0 + 1, &["session:r1"], "add_to_cart", "web").with_property("cart_value", 1499)).unwrap();
+    assert_eq!(route("session:r1"), Some(("premium_sales".into(), 2)));
+    t.track(ev(T0, &["email:r2@x.com"], "delivered", "email")).unwrap();
+    assert_eq!(route("email:r2@x.com"), Some(("customer_care".into(), 5)));
+    t.track(ev(T0 + 1, &["email:r2@x.com"], "support_call", "phone").with_rating(Rating::Csat(1))).unwrap();
+    let unhappy = t.route(&key("email:r2@x.com")).unwrap().unwrap();
+    assert_eq!((unhappy.rule.as_str(), unhappy.queue.as_str(), unhappy.department.unwrap().as_str()), ("unhappy_after_purchase", "retention", "support"));
+    assert_eq!(t.route(&key("email:nobody@x.com")).unwrap(), None);
+}
