@@ -49,7 +49,7 @@ pub use identity::{IdentityKey, IdentityLevel, IdentityRules};
 pub use outbox::{ActionRecord, Explanation, Outcome};
 pub use profile::{Conflict, LinkEntry, LinkOutcome, ProfileId, TrackedEvent};
 pub use store::{MemoryStore, Store};
-pub use tracker::{Context, ProfileFilter, Route, Ticker, Tracked, Tracker, TrackerConfig, backtest};
+pub use tracker::{Clock, Context, ManualClock, ProfileFilter, Route, SystemClock, Ticker, Tracked, Tracker, TrackerConfig, backtest};
 pub use map::{JourneyMap, MapDocument, Persona, Phase, RoutingRule, Touchpoint};
 pub use preset::Preset;
 pub use validate::{Problem, ProblemKind, ValidationErrors};

@@ -792,7 +792,49 @@ pub fn backtest(doc: &MapDocument, config: TrackerConfig, events: Vec<Event>, un
     Ok(actions)
 }
 
-/// Drives [`Tracker::advance`] from the wall clock on a background thread, until stopped
+/// A source of the current time, in microseconds since the Unix epoch (UTC).
+///
+/// The tracker itself runs on event time; a clock only says when to call
+/// [`Tracker::advance`]. [`SystemClock`] reads the wall clock; [`ManualClock`] is set by
+/// hand, for tests and replays.
+pub trait Clock: Send + Sync {
+    /// The current time.
+    fn now(&self) -> Micros;
+}
+
+/// The system's wall clock.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now(&self) -> Micros {
+        now_micros()
+    }
+}
+
+/// A clock that only moves when told to.
+#[derive(Debug, Default)]
+pub struct ManualClock(AtomicI64);
+
+impl ManualClock {
+    /// A clock showing `now`.
+    pub fn new(now: Micros) -> Self {
+        ManualClock(AtomicI64::new(now))
+    }
+
+    /// Sets the time.
+    pub fn set(&self, now: Micros) {
+        self.0.store(now, Ordering::SeqCst);
+    }
+}
+
+impl Clock for ManualClock {
+    fn now(&self) -> Micros {
+        self.0.load(Ordering::SeqCst)
+    }
+}
+
+/// Drives [`Tracker::advance`] from a [`Clock`] on a background thread, until stopped
 /// or dropped.
 pub struct Ticker {
     stop: Arc<(Mutex<bool>, std::sync::Condvar)>,
@@ -801,8 +843,14 @@ pub struct Ticker {
 
 impl Ticker {
     /// Calls `tracker.advance(now)` every `every`, `now` being the system time in
-    /// microseconds. Errors are passed to `on_error` (the ticker keeps going).
+    /// microseconds. Errors are passed to `on_error` (the ticker keeps going); a closed
+    /// tracker stops it.
     pub fn start(tracker: Arc<Tracker>, every: std::time::Duration, on_error: impl Fn(Error) + Send + 'static) -> Self {
+        Self::with_clock(tracker, Arc::new(SystemClock), every, on_error)
+    }
+
+    /// Like [`Ticker::start`], reading time from `clock`.
+    pub fn with_clock(tracker: Arc<Tracker>, clock: Arc<dyn Clock>, every: std::time::Duration, on_error: impl Fn(Error) + Send + 'static) -> Self {
         let stop = Arc::new((Mutex::new(false), std::sync::Condvar::new()));
         let flag = stop.clone();
         let thread = std::thread::spawn(move || {
@@ -814,7 +862,7 @@ impl Ticker {
                 if *stopped {
                     break;
                 }
-                match tracker.advance(now_micros()) {
+                match tracker.advance(clock.now()) {
                     Ok(_) => {}
                     Err(Error::Closed { .. }) => break,
                     Err(e) => on_error(e),
