@@ -764,3 +764,52 @@ mod tests {
         assert_traits::<Subject<'static>>();
     }
 }
+
+/// The touchpoints an event must be at for `condition` to match it, if that can be told
+/// from the condition alone: `Some(set)` of touchpoint indexes (`None` inside the set
+/// standing for off-map events), or `None` when any event might match. The tracker uses it
+/// to skip waypoints that cannot match an event without evaluating them.
+pub fn touchpoint_filter(condition: &Condition, map: &JourneyMap) -> Option<std::collections::BTreeSet<Option<usize>>> {
+    use std::collections::BTreeSet;
+    match condition {
+        Condition::Touchpoint(id) => Some(map.touchpoints.iter().position(|t| &t.id == id).into_iter().map(Some).collect()),
+        Condition::Event(name) => Some(BTreeSet::from([map.touchpoints.iter().position(|t| t.events.contains(name))])),
+        Condition::Phase(id) => Some(map.touchpoints.iter().enumerate().filter(|(_, t)| &t.phase == id).map(|(i, _)| Some(i)).collect()),
+        Condition::All(items) => items.iter().filter_map(|c| touchpoint_filter(c, map)).reduce(|a, b| a.intersection(&b).copied().collect()),
+        Condition::Any(items) => items.iter().map(|c| touchpoint_filter(c, map)).try_fold(BTreeSet::new(), |mut all, one| {
+            all.extend(one?);
+            Some(all)
+        }),
+        Condition::Channel(_) | Condition::Department(_) | Condition::Level(_) | Condition::Property(_) | Condition::Not(_) => None,
+    }
+}
+
+#[cfg(test)]
+mod filter_tests {
+    use super::touchpoint_filter;
+    use crate::MapBuilder;
+    use std::collections::BTreeSet;
+
+    #[test]
+    fn filters_follow_the_condition_tree() {
+        let doc = MapBuilder::new("m")
+            .persona("p", "P")
+            .map("m", "M", "p")
+            .phase("a", "A")
+            .phase("b", "B")
+            .touchpoint("t0", "T0", "a", |t| t.events(["e0"]))
+            .touchpoint("t1", "T1", "b", |t| t.events(["e1"]))
+            .touchpoint("t2", "T2", "b", |t| t.events(["e2"]))
+            .build_unchecked();
+        let map = &doc.maps[0];
+        let f = |json: &str| touchpoint_filter(&serde_json::from_str(json).unwrap(), map);
+        assert_eq!(f(r#"{"touchpoint": "t1"}"#), Some(BTreeSet::from([Some(1)])));
+        assert_eq!(f(r#"{"event": "off"}"#), Some(BTreeSet::from([None])));
+        assert_eq!(f(r#"{"phase": "b"}"#), Some(BTreeSet::from([Some(1), Some(2)])));
+        assert_eq!(f(r#"{"all": [{"phase": "b"}, {"event": "e2"}, {"channel": "web"}]}"#), Some(BTreeSet::from([Some(2)])));
+        assert_eq!(f(r#"{"any": [{"touchpoint": "t0"}, {"event": "e2"}]}"#), Some(BTreeSet::from([Some(0), Some(2)])));
+        assert_eq!(f(r#"{"any": [{"touchpoint": "t0"}, {"channel": "web"}]}"#), None);
+        assert_eq!(f(r#"{"not": {"touchpoint": "t0"}}"#), None);
+        assert_eq!(f(r#"{"all": [{"channel": "web"}]}"#), None);
+    }
+}

@@ -205,6 +205,10 @@ pub struct Tracker {
     store: Arc<dyn Store>,
     resolver: Resolver,
     waypoints: Vec<Armable>,
+    /// For each touchpoint index (and, last, off-map events), per waypoint: whether such an
+    /// event might reach it (no deadline) or arm it (with a deadline). Other waypoints are
+    /// only evaluated when the profile has their deadline armed.
+    candidates: Vec<Vec<bool>>,
     personas: Vec<(String, Compiled)>,
     routing: Vec<(crate::map::RoutingRule, Option<Compiled>)>,
     config: TrackerConfig,
@@ -258,6 +262,16 @@ impl Tracker {
                 personas.push((p.id.clone(), Compiled::compile(rule, map, &format!("personas[{i}].assign_when"))?));
             }
         }
+        let slots = map.touchpoints.len() + 1;
+        let mut candidates = vec![Vec::new(); slots];
+        for w in &map.waypoints {
+            let starts = if w.within.is_some() { w.trigger.as_ref() } else { Some(&w.condition) };
+            let filter = starts.and_then(|c| crate::condition::touchpoint_filter(c, map));
+            for (slot, list) in candidates.iter_mut().enumerate() {
+                let tp = (slot < slots - 1).then_some(slot);
+                list.push(starts.is_some() && filter.as_ref().is_none_or(|set| set.contains(&tp)));
+            }
+        }
         let mut routing = Vec::new();
         for (i, rule) in map.routing.iter().enumerate() {
             let when = rule.when.as_ref().map(|c| Compiled::compile(c, map, &format!("maps[{index}].routing[{i}].when"))).transpose()?;
@@ -267,6 +281,7 @@ impl Tracker {
             store,
             resolver: Resolver::new(map),
             waypoints,
+            candidates,
             personas,
             routing,
             config,
@@ -381,8 +396,13 @@ impl Tracker {
     }
 
     fn run_waypoints(&self, tx: &mut dyn Tx, profile: ProfileId, subject: &Subject<'_>, ts: Micros, seq: u64, out: &mut Vec<ActionRecord>) -> Result<()> {
+        let candidates = &self.candidates[subject.touchpoint.unwrap_or(self.candidates.len() - 1)];
         let armed = tx.deadlines_of(profile)?;
-        for w in &self.waypoints {
+        for (w, &candidate) in self.waypoints.iter().zip(candidates) {
+            let is_armed = |d: &Deadline| Arc::ptr_eq(&d.waypoint, &w.id) || d.waypoint == w.id;
+            if !candidate && !armed.iter().any(is_armed) {
+                continue;
+            }
             let def = &w.def;
             let Some(within) = def.within else {
                 if w.condition.matches(subject) && self.cap_allows(tx, profile, def, ts)? {
@@ -402,7 +422,7 @@ impl Tracker {
                 })
             };
             let triggered = || w.trigger.as_ref().is_some_and(|t| t.matches(subject));
-            match armed.iter().find(|d| d.waypoint == w.id) {
+            match armed.iter().find(|d| is_armed(d)) {
                 Some(d) if ts >= d.armed_at => {
                     if w.exit.as_ref().is_some_and(|x| x.matches(subject)) {
                         tx.delete_deadline(profile, &def.id)?;
