@@ -211,7 +211,8 @@ pub(crate) fn unlink(
     let events = tx.events_of(pa, None)?;
     let mut moved = BTreeSet::new();
     for e in &events {
-        let anchor = e.event.keys.iter().filter(|k| keys.contains(k)).max_by_key(|k| rules.level_of(k));
+        // The anchor rule of `resolve`: the highest level, the first given among equals.
+        let anchor = e.event.keys.iter().filter(|k| keys.contains(k)).rev().max_by_key(|k| rules.level_of(k));
         if anchor.is_some_and(|k| !kept.contains(k)) {
             tx.move_event(e.seq, pa, split_id)?;
             moved.insert(e.seq);

@@ -122,3 +122,12 @@ fn the_ticker_advances_from_a_clock() {
     ticker.stop();
     assert_eq!(&*t.pending_actions(10).unwrap()[0].waypoint, "waiting_on_product");
 }
+
+#[test]
+fn a_document_without_maps_is_refused() {
+    let doc = MapDocument::from_json(r#"{"name": "empty", "maps": []}"#).unwrap();
+    assert!(matches!(Tracker::new(&doc, TrackerConfig::default()), Err(journey_core::Error::NotFound { .. })));
+    let mut config = TrackerConfig::default();
+    config.map = Some("nope".into());
+    assert!(matches!(Tracker::new(&shop(), config), Err(journey_core::Error::NotFound { .. })));
+}
