@@ -1,11 +1,15 @@
 //! Conversions between JSON values (what the core serialises its types to) and plain
 //! Python objects: `None`, `bool`, `int`, `float`, `str`, `list` and `dict`.
 
+use journey_core::Error;
 use pyo3::exceptions::{PyRuntimeError, PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyBool, PyDict, PyFloat, PyInt, PyList, PyString, PyTuple};
 use serde::Serialize;
+use serde::de::DeserializeOwned;
 use serde_json::{Map, Number, Value};
+
+use crate::error::py_err;
 
 /// A JSON value as a plain Python object. Objects keep their key order.
 pub fn to_py<'py>(py: Python<'py>, value: &Value) -> PyResult<Bound<'py, PyAny>> {
@@ -101,4 +105,27 @@ fn type_name(obj: &Bound<'_, PyAny>) -> String {
 /// Python's `repr()` of a string (quotes and escapes as Python writes them).
 pub fn repr_str(py: Python<'_>, text: &str) -> String {
     PyString::new(py, text).repr().map(|r| r.to_string()).unwrap_or_else(|_| format!("{text:?}"))
+}
+
+/// Deserialises a core type (`IdentityRules`, `ProfileFilter`...) from a JSON value with
+/// the core's serde rules; a mismatch is a `ParseError` whose path starts at `root` (the
+/// argument's name), e.g. `identity.levels.email`.
+pub fn deserialize<T: DeserializeOwned>(value: Value, root: &str) -> PyResult<T> {
+    serde_path_to_error::deserialize(value).map_err(|e| {
+        let inner = e.path().to_string();
+        let path = if inner == "." { root.to_owned() } else { format!("{root}.{inner}") };
+        py_err(Error::parse(path, e.into_inner().to_string()))
+    })
+}
+
+/// A `dict` argument as a JSON object; anything else is a `TypeError` naming `arg`.
+pub fn dict_from_py(obj: &Bound<'_, PyAny>, arg: &str) -> PyResult<Map<String, Value>> {
+    if !obj.is_instance_of::<PyDict>() {
+        return Err(PyTypeError::new_err(format!("{arg} must be a dict, not {}", type_name(obj))));
+    }
+    match from_py(obj, arg)? {
+        Value::Object(map) => Ok(map),
+        // A dict always converts to an object.
+        _ => Err(PyTypeError::new_err(format!("{arg} must be a dict"))),
+    }
 }

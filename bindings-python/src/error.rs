@@ -6,9 +6,9 @@
 //! handle errors as data rather than by parsing messages.
 //!
 //! The classes are created when the module is initialised, with the `type()` call that
-//! `PyErr_NewException` itself uses, because two of them have two bases
-//! (`EmotionError` is also a `ValueError`, `JourneyIOError` also an `OSError`), which
-//! `create_exception!` cannot express.
+//! `PyErr_NewException` itself uses, because three of them have two bases
+//! (`EmotionError` and `BadEventError` are also `ValueError`s, `JourneyIOError` an
+//! `OSError`), which `create_exception!` cannot express.
 
 use journey_core::Error;
 use journey_core::emotion::EmotionError as CoreEmotionError;
@@ -25,8 +25,9 @@ const JOURNEY_ERROR: &str = "Base class of every error journey-core raises.
 
 Attributes:
     kind: The error's kind, a stable short name: ``parse``, ``validation``,
-        ``emotion``, ``not_found`` or ``io`` (and, for errors of kinds this version
-        of the binding has no class for yet, their core name).";
+        ``emotion``, ``bad_event``, ``storage``, ``conflict``, ``closed``,
+        ``not_found`` or ``io`` (and, for errors of kinds this version of the binding
+        has no class for yet, their core name).";
 
 /// `ParseError`: `Error::Parse`.
 const PARSE_ERROR: &str = "A document or value is malformed: bad JSON, an unknown field, a wrong type.
@@ -66,12 +67,47 @@ const IO_ERROR: &str = "Reading or writing a file failed. Also an :class:`OSErro
 Attributes:
     path: The file (the same as ``filename``).";
 
+/// `BadEventError`: `Error::BadEvent`.
+const BAD_EVENT_ERROR: &str = "An event is malformed; nothing of it (or of its batch) was applied. Also a
+:class:`ValueError`.
+
+Attributes:
+    index: The position of the bad event in its batch, or ``None`` for a single event.
+    field: The field at fault (``ts``, ``keys[0]``, ``rating``...); empty for the
+        whole event.
+    message: What is wrong (the exception's text adds the index and the field).";
+
+/// `StorageError`: `Error::Storage`.
+const STORAGE_ERROR: &str = "A storage backend failed; nothing of the operation was applied.
+
+Attributes:
+    message: What failed.
+    source: The backend's own error, as text, or ``None`` (also appended to the
+        exception's text).";
+
+/// `ConflictError`: `Error::Conflict`.
+const CONFLICT_ERROR: &str = "An operation was refused because it would break an identity rule, e.g.
+unlinking two keys that are not linked.
+
+Attributes:
+    message: Why.";
+
+/// `ClosedError`: `Error::Closed`.
+const CLOSED_ERROR: &str = "The tracker (or store) was closed; every call on it raises this.
+
+Attributes:
+    what: What was closed: ``tracker`` or ``store``.";
+
 /// The exception classes, created once per process.
 pub struct ExceptionTypes {
     pub journey: Py<PyType>,
     pub parse: Py<PyType>,
     pub validation: Py<PyType>,
     pub emotion: Py<PyType>,
+    pub bad_event: Py<PyType>,
+    pub storage: Py<PyType>,
+    pub conflict: Py<PyType>,
+    pub closed: Py<PyType>,
     pub not_found: Py<PyType>,
     pub io: Py<PyType>,
 }
@@ -80,12 +116,16 @@ static TYPES: PyOnceLock<ExceptionTypes> = PyOnceLock::new();
 
 impl ExceptionTypes {
     /// The classes with their Python names, for the module to export.
-    pub fn named(&self) -> [(&'static str, &Py<PyType>); 6] {
+    pub fn named(&self) -> [(&'static str, &Py<PyType>); 10] {
         [
             ("JourneyError", &self.journey),
             ("ParseError", &self.parse),
             ("ValidationError", &self.validation),
             ("EmotionError", &self.emotion),
+            ("BadEventError", &self.bad_event),
+            ("StorageError", &self.storage),
+            ("ConflictError", &self.conflict),
+            ("ClosedError", &self.closed),
             ("NotFoundError", &self.not_found),
             ("JourneyIOError", &self.io),
         ]
@@ -110,6 +150,10 @@ pub fn types(py: Python<'_>) -> PyResult<&'static ExceptionTypes> {
             parse: new_type(py, "ParseError", PARSE_ERROR, "parse", &[root])?,
             validation: new_type(py, "ValidationError", VALIDATION_ERROR, "validation", &[root])?,
             emotion: new_type(py, "EmotionError", EMOTION_ERROR, "emotion", &[root, &py.get_type::<PyValueError>()])?,
+            bad_event: new_type(py, "BadEventError", BAD_EVENT_ERROR, "bad_event", &[root, &py.get_type::<PyValueError>()])?,
+            storage: new_type(py, "StorageError", STORAGE_ERROR, "storage", &[root])?,
+            conflict: new_type(py, "ConflictError", CONFLICT_ERROR, "conflict", &[root])?,
+            closed: new_type(py, "ClosedError", CLOSED_ERROR, "closed", &[root])?,
             not_found: new_type(py, "NotFoundError", NOT_FOUND_ERROR, "not_found", &[root])?,
             io: new_type(py, "JourneyIOError", IO_ERROR, "io", &[root, &py.get_type::<PyOSError>()])?,
             journey,
@@ -157,6 +201,26 @@ fn try_to_py_err(py: Python<'_>, err: Error) -> PyResult<PyErr> {
         }
         Error::Validation(errors) => Ok(validation(py, errors)),
         Error::Emotion(e) => Ok(emotion(py, e)),
+        Error::BadEvent { index, field, message: detail } => {
+            let index = match index {
+                Some(i) => i.into_pyobject(py)?.into_any(),
+                None => py.None().into_bound(py),
+            };
+            raise(py, |t| &t.bad_event, message(py, &msg)?, &[("index", index), ("field", text(py, &field)), ("message", text(py, &detail))])
+        }
+        Error::Storage { message: detail, source } => {
+            // The source's text joins the message, so the cause is never lost.
+            let (full, source) = match source {
+                Some(source) => {
+                    let source = source.to_string();
+                    (format!("{msg}: {source}"), text(py, &source))
+                }
+                None => (msg, py.None().into_bound(py)),
+            };
+            raise(py, |t| &t.storage, message(py, &full)?, &[("message", text(py, &detail)), ("source", source)])
+        }
+        Error::Conflict { message: detail } => raise(py, |t| &t.conflict, message(py, &msg)?, &[("message", text(py, &detail))]),
+        Error::Closed { what } => raise(py, |t| &t.closed, message(py, &msg)?, &[("what", text(py, what))]),
         Error::NotFound { what, id } => raise(py, |t| &t.not_found, message(py, &msg)?, &[("what", text(py, what)), ("id", text(py, &id))]),
         Error::Io { path, source } => {
             // As an OSError: (errno, strerror, filename) when the OS gave a number, so
@@ -170,8 +234,8 @@ fn try_to_py_err(py: Python<'_>, err: Error) -> PyResult<PyErr> {
             };
             raise(py, |t| &t.io, args, &[("path", text(py, &path))])
         }
-        // The core's enum is non-exhaustive (and grows with the tracker and stores): a kind
-        // this binding has no class for yet reaches Python as the root class, with its kind.
+        // The core's enum is non-exhaustive: a kind this binding has no class for yet
+        // reaches Python as the root class, with its kind.
         other => raise(py, |t| &t.journey, message(py, &msg)?, &[("kind", text(py, other.kind()))]),
     }
 }
@@ -201,4 +265,53 @@ pub fn emotion(py: Python<'_>, err: CoreEmotionError) -> PyErr {
 /// Shorthand for results of core calls: `core_call().map_err(py_err)?`.
 pub fn py_err(err: impl Into<Error>) -> PyErr {
     to_py_err(err.into())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn attr(value: &Bound<'_, PyAny>, name: &str) -> String {
+        value.getattr(name).and_then(|a| a.str()).map(|s| s.to_string()).unwrap_or_else(|e| format!("<{e}>"))
+    }
+
+    /// The tracker's error kinds reach Python as their classes, with their data. (The
+    /// storage error cannot be provoked from Python while the only store is in memory.)
+    #[test]
+    fn tracker_errors_map_to_their_classes() {
+        Python::initialize();
+        Python::attach(|py| {
+            let classes = types(py).expect("the classes are created");
+            let check = |err: Error, class: &Py<PyType>, text: &str, attrs: &[(&str, &str)]| {
+                let err = to_py_err(err);
+                let value = err.value(py);
+                assert!(value.is_instance(class.bind(py)).unwrap_or(false), "{value:?}");
+                assert!(value.is_instance(classes.journey.bind(py)).unwrap_or(false));
+                assert_eq!(value.str().map(|s| s.to_string()).unwrap_or_default(), text);
+                for (name, expected) in attrs {
+                    assert_eq!(attr(value.as_any(), name), *expected, "{name}");
+                }
+            };
+            check(
+                Error::storage("cannot write the batch", std::io::Error::other("disk full")),
+                &classes.storage,
+                "storage: cannot write the batch: disk full",
+                &[("message", "cannot write the batch"), ("source", "disk full"), ("kind", "storage")],
+            );
+            check(
+                Error::Storage { message: "locked".into(), source: None },
+                &classes.storage,
+                "storage: locked",
+                &[("source", "None")],
+            );
+            check(
+                Error::BadEvent { index: Some(3), field: "keys[0]".into(), message: "bad key".into() },
+                &classes.bad_event,
+                "bad event at index 3: keys[0]: bad key",
+                &[("index", "3"), ("field", "keys[0]"), ("message", "bad key"), ("kind", "bad_event")],
+            );
+            check(Error::Conflict { message: "not linked".into() }, &classes.conflict, "identity conflict: not linked", &[("message", "not linked")]);
+            check(Error::Closed { what: "store" }, &classes.closed, "the store is closed", &[("what", "store"), ("kind", "closed")]);
+        });
+    }
 }

@@ -7,9 +7,13 @@
 mod convert;
 mod emotion;
 mod error;
+mod event;
+mod identity;
 mod map;
 mod preset;
 mod schema;
+mod time;
+mod tracker;
 
 /// Design, track and validate customer journeys.
 ///
@@ -24,6 +28,8 @@ mod _native {
     use super::preset::{preset_phases, presets};
     #[pymodule_export]
     use super::schema::map_schema;
+    #[pymodule_export]
+    use super::tracker::{PyTracker, backtest};
 
     use pyo3::prelude::*;
 
@@ -33,6 +39,7 @@ mod _native {
         for (name, class) in super::error::types(m.py())?.named() {
             m.add(name, class.bind(m.py()))?;
         }
+        super::tracker::register_atexit(m)?;
         Ok(())
     }
 }

@@ -5,6 +5,7 @@ from __future__ import annotations
 import errno
 import json
 import pickle
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -12,30 +13,47 @@ import pytest
 
 import journey_core
 from journey_core import (
+    BadEventError,
+    ClosedError,
+    ConflictError,
     EmotionError,
     JourneyError,
     JourneyIOError,
     MapDocument,
     NotFoundError,
     ParseError,
+    StorageError,
+    Tracker,
     ValidationError,
 )
+from journey_core.types import Event
+
+SHOP = Path(__file__).resolve().parents[2] / "examples" / "maps" / "shop.json"
+T0 = 1_736_121_600_000_000
+
+ALL_CLASSES: dict[str, type[JourneyError]] = {
+    "parse": ParseError,
+    "validation": ValidationError,
+    "emotion": EmotionError,
+    "bad_event": BadEventError,
+    "storage": StorageError,
+    "conflict": ConflictError,
+    "closed": ClosedError,
+    "not_found": NotFoundError,
+    "io": JourneyIOError,
+}
 
 
 def test_exception_tree() -> None:
-    for cls in (ParseError, ValidationError, EmotionError, NotFoundError, JourneyIOError):
+    for kind, cls in ALL_CLASSES.items():
         assert issubclass(cls, JourneyError)
+        assert cls.kind == kind
     assert issubclass(JourneyError, Exception)
     assert issubclass(EmotionError, ValueError)
+    assert issubclass(BadEventError, ValueError)
     assert issubclass(JourneyIOError, OSError)
-    assert {cls.kind for cls in (ParseError, ValidationError, EmotionError, NotFoundError, JourneyIOError)} == {
-        "parse",
-        "validation",
-        "emotion",
-        "not_found",
-        "io",
-    }
-    for cls in (JourneyError, ParseError, ValidationError, EmotionError, NotFoundError, JourneyIOError):
+    classes: list[type[JourneyError]] = [JourneyError, *ALL_CLASSES.values()]
+    for cls in classes:
         assert cls.__module__ == "journey_core"
         assert cls.__doc__
 
@@ -187,3 +205,193 @@ def test_simple_errors_pickle(tmp_path: Path) -> None:
         again = pickle.loads(pickle.dumps(err))
         assert type(again) is type(err)
         assert str(again) == str(err)
+
+
+# ---- tracking errors ----------------------------------------------------------------
+
+
+@pytest.fixture
+def tracker() -> Any:
+    with Tracker(MapDocument.load(SHOP)) as t:
+        yield t
+
+
+def good(key: str = "session:z", ts: int = T0) -> Event:
+    return {"ts": ts, "keys": [key], "event": "product_view", "channel": "web"}
+
+
+@pytest.mark.parametrize(
+    ("change", "field", "message"),
+    [
+        ({"keys": []}, "keys", "at least one identity key"),
+        ({"keys": ["nocolon"]}, "keys[0]", "not of the form kind:value"),
+        ({"event": " "}, "event", "must not be empty"),
+        ({"channel": ""}, "channel", "must not be empty"),
+        ({"rating": {"csat": 9}}, "rating", "csat rating 9 is out of range"),
+        ({"rating": "happy"}, "rating", ""),
+        ({"ts": "yesterday"}, "ts", "invalid type"),
+        ({"ts": 1.5}, "ts", "invalid type"),
+        ({"ts": True}, "ts", "invalid type"),
+        ({"ts": datetime(2025, 1, 6)}, "ts", "naive datetime"),
+        ({"properties": [1]}, "properties", "invalid type"),
+        ({"colour": "red"}, "colour", "unknown field `colour`"),
+    ],
+)
+def test_bad_event_error(tracker: Tracker, change: dict[str, Any], field: str, message: str) -> None:
+    event: dict[str, Any] = {**good(), **change}
+    with pytest.raises(BadEventError) as info:
+        tracker.track(event)  # type: ignore[arg-type]
+    err = info.value
+    assert isinstance(err, ValueError)
+    assert err.kind == "bad_event"
+    assert err.index is None
+    assert err.field == field
+    assert message in err.message
+    assert str(err) == f"bad event: {field}: {err.message}"
+    assert tracker.context("session:z") is None, "nothing was stored"
+
+
+def test_bad_event_error_missing_field(tracker: Tracker) -> None:
+    with pytest.raises(BadEventError) as info:
+        tracker.track({"ts": T0, "keys": ["session:z"], "event": "x"})  # type: ignore[typeddict-item]
+    assert "missing field `channel`" in info.value.message
+
+
+def test_bad_event_in_a_batch_names_its_index_and_nothing_is_applied(tracker: Tracker) -> None:
+    bad: dict[str, Any] = {**good(ts=T0 + 1), "rating": {"nps": 11}}
+    batch: list[Any] = [good(), good("session:y"), bad, good("session:x")]
+    with pytest.raises(BadEventError) as info:
+        tracker.track_batch(batch)
+    err = info.value
+    assert (err.index, err.field) == (2, "rating")
+    assert str(err).startswith("bad event at index 2: rating: nps rating 11 is out of range")
+    for key in ("session:z", "session:y", "session:x"):
+        assert tracker.context(key) is None, key
+    assert tracker.pending_actions() == []
+    assert tracker.count() == 0
+
+
+def test_bad_event_in_a_batch_naive_datetime(tracker: Tracker) -> None:
+    naive: dict[str, Any] = {**good(), "ts": datetime(2025, 1, 6)}
+    with pytest.raises(BadEventError) as info:
+        tracker.track_batch([good(), naive])  # type: ignore[list-item]
+    assert (info.value.index, info.value.field) == (1, "ts")
+    assert tracker.context("session:z") is None
+
+
+def test_bad_event_in_backtest() -> None:
+    with pytest.raises(BadEventError) as info:
+        journey_core.backtest(MapDocument.load(SHOP), [good(), good(), {**good(), "keys": []}])
+    assert (info.value.index, info.value.field) == (2, "keys")
+
+
+def test_bad_event_error_pickles(tracker: Tracker) -> None:
+    with pytest.raises(BadEventError) as info:
+        tracker.track_batch([good(), {**good(), "keys": []}])
+    again = pickle.loads(pickle.dumps(info.value))
+    assert type(again) is BadEventError
+    assert str(again) == str(info.value)
+    assert (again.index, again.field) == (1, "keys")
+
+
+def test_events_with_no_json_form_are_type_errors(tracker: Tracker) -> None:
+    with pytest.raises(TypeError, match="event must be a dict, not list"):
+        tracker.track([good()])  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match=r"events\[1\] must be a dict, not str"):
+        tracker.track_batch([good(), "view"])  # type: ignore[list-item]
+    with pytest.raises(TypeError, match=r"events\[0\]\[\"properties\"\]\[\"when\"\]"):
+        tracker.track_batch([{**good(), "properties": {"when": object()}}])
+    with pytest.raises(ValueError, match="NaN"):
+        tracker.track({**good(), "properties": {"x": float("nan")}})
+    with pytest.raises(TypeError):
+        tracker.track_batch(3)  # type: ignore[arg-type]
+    assert tracker.context("session:z") is None
+
+
+def test_time_arguments(tracker: Tracker) -> None:
+    with pytest.raises(ValueError, match="now: a naive datetime"):
+        tracker.advance(datetime(2025, 1, 6))
+    with pytest.raises(TypeError, match="now must be an int"):
+        tracker.advance("2025-01-06")  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="ts must be an int"):
+        tracker.link("email:a@x.com", "email:b@x.com", True)
+    with pytest.raises(ValueError, match="until: a naive datetime"):
+        journey_core.backtest(MapDocument.load(SHOP), [], until=datetime(2025, 1, 6))
+
+
+def test_conflict_error_unlinking_keys_that_are_not_linked(tracker: Tracker) -> None:
+    tracker.track(good("email:a@x.com"))
+    tracker.track(good("email:b@x.com"))
+    with pytest.raises(ConflictError) as info:
+        tracker.unlink("email:a@x.com", "email:b@x.com", T0)
+    err = info.value
+    assert err.kind == "conflict"
+    assert err.message
+    assert str(err) == f"identity conflict: {err.message}"
+
+
+def test_closed_error(tracker: Tracker) -> None:
+    tracker.close()
+    with pytest.raises(ClosedError) as info:
+        tracker.track(good())
+    assert info.value.kind == "closed"
+    assert info.value.what == "tracker"
+    assert str(info.value) == "the tracker is closed"
+
+
+def test_not_found_errors_of_the_tracker(tracker: Tracker) -> None:
+    with pytest.raises(NotFoundError) as info:
+        Tracker(MapDocument.load(SHOP), map="nope")
+    assert (info.value.what, info.value.id) == ("map", "nope")
+    with pytest.raises(NotFoundError) as info:
+        tracker.profiles(reached="nope")
+    assert (info.value.what, info.value.id) == ("phase", "nope")
+    with pytest.raises(NotFoundError) as info:
+        tracker.assign_persona("email:nobody@x.com", "busy_professional")
+    assert (info.value.what, info.value.id) == ("identity key", "email:nobody@x.com")
+    with pytest.raises(NotFoundError):
+        tracker.set_attributes("email:nobody@x.com", {"segment": "professional"})
+
+
+def test_parse_errors_of_the_tracker(tracker: Tracker) -> None:
+    with pytest.raises(ParseError) as info:
+        tracker.context("nokind")
+    assert info.value.path == "key"
+    assert "kind:value" in info.value.message
+    with pytest.raises(ParseError) as info:
+        tracker.link("email:a@x.com", "Bad:x", T0)
+    assert info.value.path == "b"
+    with pytest.raises(ParseError) as info:
+        Tracker(MapDocument.load(SHOP), identity={"levels": {"email": "famous"}})  # type: ignore[arg-type]
+    assert info.value.path == "identity.levels.email"
+    with pytest.raises(ParseError) as info:
+        Tracker(MapDocument.load(SHOP), identity={"limit": {}})  # type: ignore[arg-type]
+    assert info.value.path == "identity.limit"
+    with pytest.raises(ParseError) as info:
+        tracker.count({"colour": "red"})  # type: ignore[arg-type]
+    assert info.value.path == "filter.colour"
+    with pytest.raises(ParseError) as info:
+        tracker.count(level="famous")  # type: ignore[arg-type]
+    assert info.value.path == "filter.level"
+
+
+def test_type_errors_of_the_tracker(tracker: Tracker) -> None:
+    with pytest.raises(TypeError, match="identity must be a dict"):
+        Tracker(MapDocument.load(SHOP), identity=[])  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="filter must be a dict"):
+        tracker.profiles("purchase")  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="given twice"):
+        tracker.count({"reached": "purchase"}, reached="purchase")
+    with pytest.raises(TypeError, match="attributes must be a dict"):
+        tracker.set_attributes("session:a", [("a", 1)])  # type: ignore[arg-type]
+    with pytest.raises(TypeError):
+        Tracker(MapDocument.load(SHOP), interest_properties="topic")
+    with pytest.raises(OverflowError):
+        Tracker(MapDocument.load(SHOP), recent_events=-1)
+
+
+def test_storage_error_class() -> None:
+    # The in-memory store cannot fail; the mapping of the core's storage errors is tested
+    # in Rust (bindings-python/src/error.rs). The SQLite store will raise it for real.
+    assert StorageError.kind == "storage"
+    assert "source" in (StorageError.__doc__ or "")

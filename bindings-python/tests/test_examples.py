@@ -11,7 +11,7 @@ EXAMPLES = REPO / "examples" / "python"
 
 
 def test_examples_exist() -> None:
-    assert sorted(p.name for p in EXAMPLES.glob("*.py")) == ["quickstart.py"]
+    assert sorted(p.name for p in EXAMPLES.glob("*.py")) == ["quickstart.py", "tracking.py"]
 
 
 def test_quickstart(tmp_path: Path) -> None:
@@ -38,3 +38,28 @@ def test_quickstart(tmp_path: Path) -> None:
         else:
             assert name.endswith(".svg") and "</svg>" in text
     assert len([n for n in drawn if n.endswith(".mmd")]) == len([n for n in drawn if n.endswith(".svg")])
+
+
+def test_tracking() -> None:
+    result = subprocess.run(
+        [sys.executable, str(EXAMPLES / "tracking.py")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.stderr == ""
+    out = result.stdout
+    # The waypoint callbacks, each printed by the example's subscriber.
+    assert "-> callback_offer for profile 1: anonymous_cart_callback reached at 09:02:00" in out
+    assert "-> coupon for profile 1: cart_abandoned missed" in out
+    assert "-> chat_offer for profile 3: waiting_on_product missed at 09:02:00" in out
+    # The IVR's context of the caller.
+    assert "keys: session:s1, phone:+34600000001 (identified)" in out
+    assert "recent: product_view@web > add_to_cart@web > remove_from_cart@web > callback_requested@web > ivr_menu@ivr" in out
+    # The outbox, then the live clock.
+    assert "3 pending: callback_offer, coupon, chat_offer" in out
+    assert "after acknowledging: 0 pending" in out
+    live = out.split("5. Live")[1]
+    assert "-> chat_offer for profile 1: waiting_on_product missed" in live

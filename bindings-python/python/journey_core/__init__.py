@@ -10,30 +10,49 @@ journey-core validates it, saves it and draws it::
     doc.validate()                      # raises ValidationError listing every problem
     print(doc.to_mermaid())             # the first map as a Mermaid journey diagram
 
+and tracks real interactions against it: one journey per customer across channels and
+identity keys, waypoints fired as actions, customer context out::
+
+    tracker = journey_core.Tracker(doc)
+    tracker.subscribe(print)            # called with every action fired
+    tracker.track({"ts": 1736121600000000, "keys": ["session:s1"],
+                   "event": "add_to_cart", "channel": "web"})
+    tracker.context("session:s1")       # phase, recent events, interests, emotion...
+
 The work is done by the compiled module ``journey_core._native``; this package
-re-exports it.
+re-exports it. The shapes of events and results are described, for type checkers, in
+:mod:`journey_core.types`.
 """
 
 from journey_core._native import (
     MapDocument,
     Phase,
     Problem,
+    Tracker,
     __version__,
+    backtest,
     map_schema,
     normalize_emotion,
     preset_phases,
     presets,
 )
 from journey_core.exceptions import (
+    BadEventError,
+    ClosedError,
+    ConflictError,
     EmotionError,
     JourneyError,
     JourneyIOError,
     NotFoundError,
     ParseError,
+    StorageError,
     ValidationError,
 )
 
 __all__ = [
+    "BadEventError",
+    "ClosedError",
+    "ConflictError",
     "EmotionError",
     "JourneyError",
     "JourneyIOError",
@@ -42,8 +61,11 @@ __all__ = [
     "ParseError",
     "Phase",
     "Problem",
+    "StorageError",
+    "Tracker",
     "ValidationError",
     "__version__",
+    "backtest",
     "map_schema",
     "normalize_emotion",
     "preset_phases",

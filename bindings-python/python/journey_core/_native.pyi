@@ -4,9 +4,29 @@ The compiled core of the ``journey_core`` package: import from ``journey_core``.
 """
 
 import os
-from typing import Any, ClassVar, final
+from collections.abc import Callable, Iterable, Sequence
+from datetime import datetime
+from typing import Any, ClassVar, Unpack, final
+
+from journey_core.types import (
+    Action,
+    Conflict,
+    Context,
+    Event,
+    IdentityRules,
+    LinkEntry,
+    LinkOutcome,
+    ProfileFilter,
+    ProfileSummary,
+    Tracked,
+    TrackedEvent,
+    TrackerConfig,
+)
 
 __all__ = [
+    "BadEventError",
+    "ClosedError",
+    "ConflictError",
     "EmotionError",
     "JourneyError",
     "JourneyIOError",
@@ -15,8 +35,11 @@ __all__ = [
     "ParseError",
     "Phase",
     "Problem",
+    "StorageError",
+    "Tracker",
     "ValidationError",
     "__version__",
+    "backtest",
     "map_schema",
     "normalize_emotion",
     "preset_phases",
@@ -214,6 +237,423 @@ class Problem:
     def __eq__(self, value: object, /) -> bool: ...
     __hash__: ClassVar[None]  # type: ignore[assignment]
 
+@final
+class Tracker:
+    """Tracks interactions against one journey map: one journey per customer across
+    channels and identity keys, waypoints fired as actions, customer context out.
+
+    Events are dicts in the core's JSON form::
+
+        tracker.track({"ts": 1736121762854513, "keys": ["session:8f3a"],
+                       "event": "add_to_cart", "channel": "web"})
+
+    ``ts`` is an ``int`` of microseconds since the Unix epoch, UTC, or an aware
+    ``datetime``; a naive ``datetime`` is refused (:class:`BadEventError`), since it
+    could be local time or UTC. Optional fields: ``department``, ``rating`` (any form the
+    core accepts: ``"positive"``, ``0.5``, ``{"csat": 4}``, ``{"nps": 9}``) and
+    ``properties`` (a dict). Times in results are ``int`` microseconds, UTC. The
+    shapes of events and results are typed in :mod:`journey_core.types`.
+
+    Time is event time: each event first advances the tracker's clock to its ``ts``,
+    firing the deadlines that fell due before it; :meth:`advance` (or :meth:`start_clock`,
+    from the wall clock) does the same without an event.
+
+    The tracker keeps its journeys in memory, for its lifetime. It can be shared between
+    threads; the interpreter is released while the core works. Close it with
+    :meth:`close` (or use it as a context manager): every later call raises
+    :class:`ClosedError`.
+
+    Args:
+        doc: The map document; it is validated first.
+        map: The id of the map to track against; the document's first map when ``None``.
+        recent_events: How many recent events customer context returns.
+        interest_properties: Event properties whose values count as interests in
+            customer context; ``None`` for the default ``topic``, ``product`` and
+            ``category``.
+        identity: Identity rules, ``{"levels": {kind: level}, "default_level": level,
+            "limits": {kind: n}}``; a field left out keeps its default (``session``,
+            ``device``, ``cookie``, ``social`` anonymous; ``email``, ``phone``,
+            ``loyalty`` identified; ``customer`` authenticated and at most one per
+            profile). ``None`` for the defaults.
+
+    Raises:
+        ValidationError: The document has problems.
+        NotFoundError: No map has the id ``map``.
+        ParseError: ``identity`` is malformed; ``path`` names the bad element, e.g.
+            ``identity.levels.email``.
+    """
+
+    def __new__(
+        cls,
+        doc: MapDocument,
+        *,
+        map: str | None = None,
+        recent_events: int = 20,
+        interest_properties: Sequence[str] | None = None,
+        identity: IdentityRules | None = None,
+    ) -> Tracker: ...
+    def track(self, event: Event) -> Tracked:
+        """Tracks one event.
+
+        Args:
+            event: The event, a dict (see :class:`Tracker`).
+
+        Returns:
+            What tracking it did: ``seq`` (its arrival number), ``profile`` (the profile
+            it landed on), ``touchpoint`` and ``phase`` (``None`` off-map) and
+            ``actions`` (fired while tracking it: due deadlines first, then its
+            waypoints).
+
+        Raises:
+            BadEventError: The event is malformed (a missing or unknown field, a bad key,
+                an empty name, a rating out of range, a naive datetime); ``field`` names
+                it. Nothing is stored.
+            TypeError: ``event`` is not a dict, or holds a value with no JSON form.
+            ValueError: It holds a NaN or infinite float, or a too large integer.
+            ClosedError: The tracker is closed.
+        """
+
+    def track_batch(self, events: Iterable[Event]) -> list[Tracked]:
+        """Tracks a batch of events in one transaction: all of it or, if any event is bad,
+        none of it.
+
+        Args:
+            events: The events, any iterable of dicts.
+
+        Returns:
+            What tracking each event did, in order (see :meth:`track`).
+
+        Raises:
+            BadEventError: An event is malformed; ``index`` is its position and ``field``
+                the field at fault. Nothing of the batch is applied.
+            TypeError: An event is not a dict, or holds a value with no JSON form (the
+                message names ``events[i]``).
+            ValueError: An event holds a NaN or infinite float, or a too large integer.
+            ClosedError: The tracker is closed.
+        """
+
+    def advance(self, now: int | datetime) -> list[Action]:
+        """Advances the clock to ``now`` (event time) and fires every deadline due strictly
+        before it, as ``missed`` actions.
+
+        Args:
+            now: An ``int`` of microseconds since the epoch, UTC, or an aware
+                ``datetime``.
+
+        Returns:
+            The actions fired, in order.
+
+        Raises:
+            ValueError: ``now`` is a naive ``datetime``.
+            TypeError: ``now`` is neither an ``int`` nor a ``datetime``.
+            ClosedError: The tracker is closed.
+        """
+
+    def context(self, key: str) -> Context | None:
+        """Customer context for any key of a profile: everything an agent or an IVR needs at
+        once (keys and level, persona, phases, recent events across channels, interests,
+        emotion, open waypoints, identity conflicts).
+
+        Args:
+            key: An identity key, ``kind:value`` (e.g. ``phone:+34600000000``).
+
+        Returns:
+            The context, or ``None`` for a key never seen.
+
+        Raises:
+            ParseError: ``key`` is not of the form ``kind:value``.
+            ClosedError: The tracker is closed.
+        """
+
+    def journey(self, key: str) -> list[TrackedEvent]:
+        """A profile's whole journey: its events in ``(ts, seq)`` order, with their ``seq``
+        and ``profile``.
+
+        Args:
+            key: Any identity key of the profile.
+
+        Returns:
+            The events; empty for a key never seen.
+
+        Raises:
+            ParseError: ``key`` is not of the form ``kind:value``.
+            ClosedError: The tracker is closed.
+        """
+
+    def link(self, a: str, b: str, ts: int | datetime) -> LinkOutcome:
+        """Links two keys explicitly (a login, a CRM match), under the same identity rules as
+        the keys of an event.
+
+        Args:
+            a: One key.
+            b: The other key.
+            ts: When, as an ``int`` of microseconds since the epoch, UTC, or an aware
+                ``datetime``.
+
+        Returns:
+            What happened: ``"joined"`` (a new key joined a profile), ``"merged"`` (two
+            profiles became one), ``"already"`` (already linked) or ``"refused"`` (it would
+            break an identity limit; recorded in :meth:`conflicts`).
+
+        Raises:
+            ParseError: A key is not of the form ``kind:value``.
+            ValueError: ``ts`` is a naive ``datetime``.
+            TypeError: ``ts`` is neither an ``int`` nor a ``datetime``.
+            ClosedError: The tracker is closed.
+        """
+
+    def unlink(self, a: str, b: str, ts: int | datetime) -> int | None:
+        """Removes a wrong link (a shared device, a mistyped e-mail) and splits the profile
+        back along the remaining links, moving events, deadlines and state.
+
+        Args:
+            a: One key.
+            b: The other key.
+            ts: When, as for :meth:`link`.
+
+        Returns:
+            The id of the new profile if the profile split, else ``None``.
+
+        Raises:
+            ConflictError: The keys are not linked.
+            ParseError: A key is not of the form ``kind:value``.
+            ValueError: ``ts`` is a naive ``datetime``.
+            TypeError: ``ts`` is neither an ``int`` nor a ``datetime``.
+            ClosedError: The tracker is closed.
+        """
+
+    def link_log(self, key: str) -> list[LinkEntry]:
+        """The append-only log of the links and merges that made a key's profile.
+
+        Args:
+            key: Any identity key of the profile.
+
+        Returns:
+            The entries, in log order; empty for a key never seen.
+
+        Raises:
+            ParseError: ``key`` is not of the form ``kind:value``.
+            ClosedError: The tracker is closed.
+        """
+
+    def conflicts(self) -> list[Conflict]:
+        """Every identity conflict recorded: links refused because they would break an
+        identity limit (by default, two ``customer`` keys in one profile).
+
+        Raises:
+            ClosedError: The tracker is closed.
+        """
+
+    def profiles(self, filter: ProfileFilter | None = None, /, **criteria: Unpack[ProfileFilter]) -> list[ProfileSummary]:
+        """The profiles matching a filter, by id. Criteria come as a dict, as keywords, or
+        both (each once); every criterion must hold.
+
+        Args:
+            filter: ``{"reached": phase, "not_reached": phase, "current_phase": phase,
+                "persona": id, "level": level}``, every key optional.
+            **criteria: The same criteria as keywords, e.g. ``not_reached="purchase"``.
+
+        Returns:
+            A summary of each matching profile.
+
+        Raises:
+            NotFoundError: A phase criterion names no phase of the map.
+            ParseError: An unknown criterion or a bad value; ``path`` names it.
+            TypeError: ``filter`` is not a dict, or a criterion is given twice.
+            ClosedError: The tracker is closed.
+        """
+
+    def count(self, filter: ProfileFilter | None = None, /, **criteria: Unpack[ProfileFilter]) -> int:
+        """How many profiles match a filter (see :meth:`profiles`).
+
+        Raises:
+            NotFoundError: A phase criterion names no phase of the map.
+            ParseError: An unknown criterion or a bad value; ``path`` names it.
+            TypeError: ``filter`` is not a dict, or a criterion is given twice.
+            ClosedError: The tracker is closed.
+        """
+
+    def pending_actions(self, limit: int = 100) -> list[Action]:
+        """The outbox: actions not yet acknowledged, oldest first. The library never executes
+        an action; the host executes each and acknowledges it with :meth:`ack`.
+
+        Args:
+            limit: The most actions returned.
+
+        Raises:
+            ClosedError: The tracker is closed.
+        """
+
+    def ack(self, action_id: str) -> bool:
+        """Acknowledges an executed action, removing it from the outbox.
+
+        Args:
+            action_id: The action's ``id``.
+
+        Returns:
+            ``True`` if it was pending, ``False`` if not (unknown or already acknowledged).
+
+        Raises:
+            ClosedError: The tracker is closed.
+        """
+
+    def assign_persona(self, key: str, persona: str | None) -> None:
+        """Assigns a persona to a key's profile explicitly, or clears it.
+
+        Args:
+            key: Any identity key of the profile.
+            persona: The persona's id, or ``None`` to clear it.
+
+        Raises:
+            NotFoundError: The key was never seen.
+            ParseError: ``key`` is not of the form ``kind:value``.
+            ClosedError: The tracker is closed.
+        """
+
+    def set_attributes(self, key: str, attributes: dict[str, Any]) -> str | None:
+        """Sets profile attributes (merged into the existing ones) and assigns the first
+        persona whose ``assign_when`` rule matches them.
+
+        Args:
+            key: Any identity key of the profile.
+            attributes: The attributes, a dict of JSON-like values.
+
+        Returns:
+            The persona now assigned, or ``None``.
+
+        Raises:
+            NotFoundError: The key was never seen.
+            ParseError: ``key`` is not of the form ``kind:value``.
+            TypeError: ``attributes`` is not a dict, or holds a value with no JSON form.
+            ClosedError: The tracker is closed.
+        """
+
+    def subscribe(self, callback: Callable[[Action], object]) -> None:
+        """Calls ``callback(action)`` with every action fired from now on, after it is
+        committed, on the thread that fired it: the caller of :meth:`track`,
+        :meth:`track_batch` or :meth:`advance`, or the clock's thread (see
+        :meth:`start_clock`). Subscribers are called in the order they subscribed.
+
+        An exception raised by ``callback`` does not reach the tracker or the caller of
+        :meth:`track`: it is reported through :func:`sys.unraisablehook` (as exceptions in
+        ``__del__`` are), and the remaining subscribers are still called. Subscribers are
+        released by :meth:`close`.
+
+        Args:
+            callback: Any callable taking one action.
+
+        Raises:
+            TypeError: ``callback`` is not callable.
+            ClosedError: The tracker is closed.
+        """
+
+    def start_clock(self, interval_seconds: float = 1.0) -> None:
+        """Starts driving :meth:`advance` from the wall clock, on a background thread: every
+        ``interval_seconds`` the clock advances to the current time, so deadlines fire in
+        real time (to subscribers and the outbox) without events. Starting it again
+        replaces the running clock. Stopped by :meth:`stop_clock` and :meth:`close`.
+
+        An error while advancing (e.g. of the store) is reported through
+        :func:`sys.unraisablehook`, and the clock keeps going.
+
+        Args:
+            interval_seconds: Seconds between two ticks, more than 0.
+
+        Raises:
+            ValueError: ``interval_seconds`` is not a positive, finite number.
+            ClosedError: The tracker is closed.
+        """
+
+    def stop_clock(self) -> None:
+        """Stops the wall clock started by :meth:`start_clock`, waiting for its last tick to
+        finish. Does nothing if it is not running. Called from a subscriber, it does not
+        wait: the clock stops once the running tick (and its subscribers) finish.
+        """
+
+    @property
+    def clock_running(self) -> bool:
+        """Whether the wall clock started by :meth:`start_clock` is running."""
+
+    @property
+    def clock(self) -> int | None:
+        """The tracker's clock: the latest event time or :meth:`advance` reading seen, in
+        microseconds since the epoch, UTC; ``None`` before any.
+
+        Raises:
+            ClosedError: The tracker is closed.
+        """
+
+    @property
+    def map_id(self) -> str:
+        """The id of the tracked map."""
+
+    @property
+    def config(self) -> TrackerConfig:
+        """The configuration in effect, as a dict: ``map``, ``identity``, ``recent_events``
+        and ``interest_properties``.
+
+        Raises:
+            ClosedError: The tracker is closed.
+        """
+
+    @property
+    def closed(self) -> bool:
+        """Whether :meth:`close` was called."""
+
+    def close(self) -> None:
+        """Closes the tracker: stops the wall clock, releases the subscribers and the
+        in-memory journeys. Every later call raises :class:`ClosedError`. Closing twice
+        does nothing.
+        """
+
+    def __enter__(self) -> Tracker:
+        """Returns the tracker itself: ``with Tracker(doc) as tracker: ...`` closes it at the
+        end of the block.
+        """
+
+    def __exit__(self, exc_type: object, exc_value: object, traceback: object, /) -> None:
+        """Closes the tracker; an exception raised in the block propagates."""
+
+def backtest(
+    doc: MapDocument,
+    events: Iterable[Event],
+    until: int | datetime | None = None,
+    *,
+    map: str | None = None,
+    recent_events: int = 20,
+    interest_properties: Sequence[str] | None = None,
+    identity: IdentityRules | None = None,
+) -> list[Action]:
+    """Replays a historical log through a map's waypoints in event time, in arrival order,
+    on a fresh in-memory tracker, and returns every action that would have fired. It is
+    the code path of live tracking, so the result is exactly what a :class:`Tracker`
+    given the same events (and :meth:`Tracker.advance` to ``until``) fires.
+
+    Args:
+        doc: The map document; it is validated first.
+        events: The log, any iterable of event dicts (see :class:`Tracker`).
+        until: If given, the clock is finally advanced to this time (an ``int`` of
+            microseconds since the epoch, UTC, or an aware ``datetime``), firing the
+            deadlines still armed before it.
+        map: As for :class:`Tracker`.
+        recent_events: As for :class:`Tracker`.
+        interest_properties: As for :class:`Tracker`.
+        identity: As for :class:`Tracker`.
+
+    Returns:
+        The actions, in the order they fired.
+
+    Raises:
+        BadEventError: An event is malformed; ``index`` is its position in ``events``.
+            Nothing is replayed.
+        ValidationError: The document has problems.
+        NotFoundError: No map has the id ``map``.
+        ParseError: ``identity`` is malformed.
+        TypeError: An event is not a dict, or ``until`` is neither an ``int`` nor a
+            ``datetime``.
+        ValueError: ``until`` is a naive ``datetime``.
+    """
+
 def presets() -> list[str]:
     """The names of the ready-made phase presets: ``funnel`` (awareness, interest,
     consideration, action, usage, advocacy) and ``relationship`` (connect, orient,
@@ -264,8 +704,9 @@ class JourneyError(Exception):
 
     Attributes:
         kind: The error's kind, a stable short name: ``parse``, ``validation``,
-            ``emotion``, ``not_found`` or ``io`` (and, for errors of kinds this version
-            of the binding has no class for yet, their core name).
+            ``emotion``, ``bad_event``, ``storage``, ``conflict``, ``closed``,
+            ``not_found`` or ``io`` (and, for errors of kinds this version of the binding
+            has no class for yet, their core name).
     """
 
     kind: str
@@ -306,6 +747,52 @@ class EmotionError(JourneyError, ValueError):
     scale: str
     value: str
     range: str
+
+class BadEventError(JourneyError, ValueError):
+    """An event is malformed; nothing of it (or of its batch) was applied. Also a
+    :class:`ValueError`.
+
+    Attributes:
+        index: The position of the bad event in its batch, or ``None`` for a single event.
+        field: The field at fault (``ts``, ``keys[0]``, ``rating``...); empty for the
+            whole event.
+        message: What is wrong (the exception's text adds the index and the field).
+    """
+
+    index: int | None
+    field: str
+    message: str
+
+class StorageError(JourneyError):
+    """A storage backend failed; nothing of the operation was applied.
+
+    Attributes:
+        message: What failed.
+        source: The backend's own error, as text, or ``None`` (also appended to the
+            exception's text).
+    """
+
+    message: str
+    source: str | None
+
+class ConflictError(JourneyError):
+    """An operation was refused because it would break an identity rule, e.g.
+    unlinking two keys that are not linked.
+
+    Attributes:
+        message: Why.
+    """
+
+    message: str
+
+class ClosedError(JourneyError):
+    """The tracker (or store) was closed; every call on it raises this.
+
+    Attributes:
+        what: What was closed: ``tracker`` or ``store``.
+    """
+
+    what: str
 
 class NotFoundError(JourneyError):
     """Something asked for by id does not exist.

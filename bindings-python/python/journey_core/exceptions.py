@@ -8,25 +8,39 @@ The classes are declared in the compiled module; this module re-exports them so 
 - :class:`ValidationError`: a map document that breaks rules (``problems``).
 - :class:`EmotionError`: a rating outside its scale (``scale``, ``value``); also a
   ``ValueError``.
-- :class:`NotFoundError`: an unknown map id or preset name (``what``, ``id``).
+- :class:`BadEventError`: a malformed event; nothing of it or its batch was applied
+  (``index``, ``field``); also a ``ValueError``.
+- :class:`StorageError`: a storage backend failed (``message``, ``source``).
+- :class:`ConflictError`: refused because it would break an identity rule (``message``).
+- :class:`ClosedError`: a call on a closed tracker (``what``).
+- :class:`NotFoundError`: an unknown map id, preset name, phase or identity key
+  (``what``, ``id``).
 - :class:`JourneyIOError`: a file that cannot be read or written (``path``); also an
   ``OSError``.
 """
 
 from journey_core._native import (
+    BadEventError,
+    ClosedError,
+    ConflictError,
     EmotionError,
     JourneyError,
     JourneyIOError,
     NotFoundError,
     ParseError,
+    StorageError,
     ValidationError,
 )
 
 __all__ = [
+    "BadEventError",
+    "ClosedError",
+    "ConflictError",
     "EmotionError",
     "JourneyError",
     "JourneyIOError",
     "NotFoundError",
     "ParseError",
+    "StorageError",
     "ValidationError",
 ]
