@@ -2,7 +2,8 @@
 //! waypoints, in memory, one thread. Prints throughput, per-event latency percentiles
 //! of `track` and `context`, and memory per profile.
 //!
-//! `cargo bench -p journey-core --bench track` (EVENTS=... PROFILES=... to resize).
+//! `cargo bench -p journey-core --bench track` (EVENTS=... PROFILES=... to resize,
+//! SCENARIO=sessions for bursty, realistic traffic).
 
 use std::path::Path;
 use std::time::Instant;
@@ -53,10 +54,29 @@ fn main() {
     };
     let keys: Vec<IdentityKey> = (0..profiles).map(|p| IdentityKey::parse(&format!("session:{p:08x}")).unwrap()).collect();
     let t0: i64 = 1_736_121_600_000_000;
+    // SCENARIO=uniform (default): every event goes to a random profile, 20 µs apart, so a
+    // profile's events are ~30 min apart and most deadlines are missed (a stress test of the
+    // waypoint path). SCENARIO=sessions: each profile visits in bursts of ~10 events 5-60 s
+    // apart, sessions spread over the same 5.5 hours, arrival in time order (like real traffic).
+    let scenario = std::env::var("SCENARIO").unwrap_or_else(|_| "uniform".into());
+    let mut stamped: Vec<(i64, usize)> = Vec::with_capacity(events);
+    if scenario == "sessions" {
+        while stamped.len() < events {
+            let p = next() as usize % profiles;
+            let mut ts = t0 + (next() % 20_000_000_000) as i64;
+            for _ in 0..(5 + next() % 11) {
+                stamped.push((ts, p));
+                ts += (5 + next() % 56) as i64 * 1_000_000;
+            }
+        }
+        stamped.truncate(events);
+        stamped.sort_by_key(|&(ts, _)| ts);
+    } else {
+        stamped.extend((0..events).map(|n| (t0 + n as i64 * 20_000, next() as usize % profiles)));
+    }
     let mut log = Vec::with_capacity(events);
-    for n in 0..events {
-        let p = next() as usize % profiles;
-        let mut e = Event::new(t0 + n as i64 * 20_000, keys[p].clone(), names[next() as usize % names.len()].clone(), channels[next() as usize % 5]);
+    for (ts, p) in stamped {
+        let mut e = Event::new(ts, keys[p].clone(), names[next() as usize % names.len()].clone(), channels[next() as usize % 5]);
         if next() % 10 == 0 {
             e = e.with_key(IdentityKey::parse(&format!("email:{}@example.com", p % (profiles / 2).max(1))).unwrap());
         }
@@ -95,7 +115,7 @@ fn main() {
         ctx.push(0);
     }
     let stored = tracker.count(&Default::default()).unwrap();
-    println!("track: {events} events over {profiles} keys ({stored} profiles), 20 waypoints, memory store, 1 thread");
+    println!("track ({scenario}): {events} events over {profiles} keys ({stored} profiles), 20 waypoints, memory store, 1 thread");
     println!("  throughput   {:.0} events/s ({secs:.2} s), {fired} actions fired", events as f64 / secs);
     println!(
         "  track latency p50 {} ns, p99 {} ns, p99.9 {} ns, max {} ns",
