@@ -20,6 +20,7 @@
 //! ```
 #![deny(missing_docs)]
 
+pub mod analytics;
 pub mod builder;
 pub mod condition;
 pub mod emotion;

@@ -122,7 +122,7 @@ impl Interner {
 
 /// Sorts ids by a byte-string key, using two threads for large inputs.
 fn par_sort_by_key_bytes<'a, F: Fn(&u32) -> &'a [u8] + Sync>(ids: &mut [u32], key: F) {
-    if ids.len() < 200_000 || super::par::threads() < 2 {
+    if super::par::parts_for(ids.len(), 200_000) < 2 || ids.len() < 2 {
         ids.sort_unstable_by(|a, b| key(a).cmp(key(b)));
         return;
     }

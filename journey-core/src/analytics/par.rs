@@ -18,6 +18,17 @@ pub fn set_threads(n: usize) {
     THREADS.store(n, Ordering::Relaxed);
 }
 
+/// The number of parts to split work of `size` items into: the number of threads when it was
+/// set explicitly with [`set_threads`] (so small inputs exercise the parallel paths in
+/// tests), else 1 below `min` items and the available parallelism above.
+pub(crate) fn parts_for(size: usize, min: usize) -> usize {
+    match THREADS.load(Ordering::Relaxed) {
+        0 if size < min => 1,
+        0 => threads(),
+        n => n,
+    }
+}
+
 /// Splits `0..n` items into at most `threads()` contiguous ranges of about equal `weight`
 /// (`cum(i)` = the total weight of items `0..i`), runs `work` on each range in its own
 /// thread and returns the results in range order. Small inputs run on the calling thread.
@@ -27,8 +38,8 @@ pub(crate) fn split_run<A: Send>(
     cum: impl Fn(usize) -> usize + Sync,
     work: impl Fn(std::ops::Range<usize>) -> A + Sync,
 ) -> Vec<A> {
-    let t = threads().max(1);
-    if t == 1 || total_weight < 50_000 || n < 2 {
+    let t = parts_for(total_weight, 50_000).max(1);
+    if t == 1 || n < 2 {
         return vec![work(0..n)];
     }
     let parts = t.min(n);

@@ -1,0 +1,289 @@
+//! Measured emotion per touchpoint and phase beside the planned emotion, and per journey.
+//!
+//! Ratings are normalised to `[-1, 1]` (CSAT `(x - 3) / 2`, NPS `(x - 5) / 5`, labels -1/0/1,
+//! raw scores as given). Decisions (the benchmark's Decision 8, and where it is silent):
+//! * Ratings of off-map events are counted apart (`off_map_ratings`) and belong to no
+//!   touchpoint or phase.
+//! * `std` is the sample standard deviation (n - 1), `null` below 2 ratings; `mean` and `std`
+//!   are computed from exact integer sums with one correctly rounded division.
+//! * A phase's planned emotion is the unweighted mean of its touchpoints' planned emotions
+//!   (touchpoints without one are left out; `null` when none has one). `gap` = mean - planned.
+//! * Fewer than `min_count` ratings (default 30) is "not enough data" (`enough_data: false`);
+//!   the numbers are still given.
+//! * Per journey: how many journeys have each lowest and each last rating (rated journeys only).
+
+use serde::Serialize;
+
+use crate::emotion::Scale;
+
+use super::columns::{NO_RATING, RATING_UNIT};
+use super::intern::NONE;
+use super::journeys::Journeys;
+use super::numbers::ratio;
+
+/// Describes how the table's ratings were normalised.
+pub(crate) fn scale_text(scales: &[Scale]) -> String {
+    if scales == [Scale::Csat] || scales.is_empty() {
+        return "csat 1..5 -> (x - 3) / 2".into();
+    }
+    let parts: Vec<&str> = scales
+        .iter()
+        .map(|s| match s {
+            Scale::Csat => "csat 1..5 -> (x - 3) / 2",
+            Scale::Nps => "nps 0..10 -> (x - 5) / 5",
+            Scale::Label => "labels negative -1, neutral 0, positive +1",
+            Scale::Score => "raw scores in [-1, 1], to 4 decimals",
+        })
+        .collect();
+    parts.join("; ")
+}
+
+/// The options of the emotion measure.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct EmotionOptions {
+    /// How ratings were normalised (set from the data).
+    pub scale: String,
+    /// Fewer ratings than this is "not enough data".
+    pub min_count: u64,
+    /// The standard deviation used.
+    pub std: String,
+    /// How a phase's planned emotion is formed.
+    pub phase_planned: String,
+}
+
+impl Default for EmotionOptions {
+    fn default() -> Self {
+        EmotionOptions {
+            scale: String::new(),
+            min_count: 30,
+            std: "sample (n - 1)".into(),
+            phase_planned: "mean of its touchpoints' planned emotions".into(),
+        }
+    }
+}
+
+/// Measured against planned emotion at one touchpoint.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct TouchpointEmotion {
+    /// The touchpoint id.
+    pub touchpoint: String,
+    /// Its phase id.
+    pub phase: String,
+    /// Ratings given there.
+    pub ratings: u64,
+    /// Their mean.
+    pub mean: Option<f64>,
+    /// Their sample standard deviation.
+    pub std: Option<f64>,
+    /// The planned emotion.
+    pub planned: Option<f64>,
+    /// mean - planned.
+    pub gap: Option<f64>,
+    /// At least `min_count` ratings.
+    pub enough_data: bool,
+}
+
+/// Measured against planned emotion in one phase.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PhaseEmotion {
+    /// The phase id.
+    pub phase: String,
+    /// Ratings given in it.
+    pub ratings: u64,
+    /// Their mean.
+    pub mean: Option<f64>,
+    /// Their sample standard deviation.
+    pub std: Option<f64>,
+    /// The planned emotion (mean of its touchpoints').
+    pub planned: Option<f64>,
+    /// mean - planned.
+    pub gap: Option<f64>,
+    /// At least `min_count` ratings.
+    pub enough_data: bool,
+}
+
+/// Per-journey emotion: distributions of the lowest and of the last rating.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct JourneyEmotion {
+    /// Journeys with at least one rating.
+    pub rated: u64,
+    /// `[rating, journeys whose lowest rating it is]`, by rating.
+    pub lowest: Vec<(f64, u64)>,
+    /// `[rating, journeys whose last rating it is]`, by rating.
+    pub last: Vec<(f64, u64)>,
+}
+
+/// The emotion measure.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct EmotionReport {
+    /// The options it was computed with.
+    pub options: EmotionOptions,
+    /// All ratings.
+    pub ratings: u64,
+    /// Ratings of off-map events.
+    pub off_map_ratings: u64,
+    /// One row per touchpoint, in map order.
+    pub touchpoints: Vec<TouchpointEmotion>,
+    /// One row per phase, in map order.
+    pub phases: Vec<PhaseEmotion>,
+    /// Per journey.
+    pub journeys: JourneyEmotion,
+}
+
+#[derive(Clone, Copy, Default)]
+struct Acc {
+    n: i64,
+    s: i64,
+    ss: i64,
+}
+
+impl Acc {
+    fn add(&mut self, q: i64) {
+        self.n += 1;
+        self.s += q;
+        self.ss += q * q;
+    }
+    fn merge(&mut self, o: &Acc) {
+        self.n += o.n;
+        self.s += o.s;
+        self.ss += o.ss;
+    }
+    fn mean(&self) -> Option<f64> {
+        ratio(self.s as i128, self.n as i128 * RATING_UNIT as i128)
+    }
+    fn std(&self) -> Option<f64> {
+        if self.n < 2 {
+            return None;
+        }
+        let (n, s, ss) = (self.n as i128, self.s as i128, self.ss as i128);
+        let u = RATING_UNIT as i128;
+        ratio(n * ss - s * s, n * (n - 1) * u * u).map(f64::sqrt)
+    }
+}
+
+/// The rating value `q` (units of 1/RATING_UNIT) as a normalised float.
+pub(crate) fn rating_value(q: i16) -> f64 {
+    q as f64 / RATING_UNIT as f64
+}
+
+/// Computes the emotion measure.
+pub fn emotion(j: &Journeys<'_>, options: &EmotionOptions) -> EmotionReport {
+    let map = j.resolver().map();
+    let (ntp, nph) = (map.touchpoints.len(), map.phases.len());
+    let tp_of = j.touchpoint_of_names();
+    let phase_of = j.phase_of_names();
+    const SPAN: usize = 2 * RATING_UNIT as usize + 1;
+    let parts = j.par(|range| {
+        let mut by_tp = vec![Acc::default(); ntp];
+        let mut by_ph = vec![Acc::default(); nph];
+        let mut off = 0u64;
+        let mut rated = 0u64;
+        // distributions keyed by rating value + RATING_UNIT, allocated lazily
+        let mut lowest: Vec<u64> = Vec::new();
+        let mut last: Vec<u64> = Vec::new();
+        for jx in range {
+            let jr = j.journey(jx);
+            let mut lo = i16::MAX;
+            let mut la = NO_RATING;
+            for (i, &q) in jr.rating.iter().enumerate() {
+                if q == NO_RATING {
+                    continue;
+                }
+                lo = lo.min(q);
+                la = q;
+                let nm = jr.name[i] as usize;
+                let tp = tp_of[nm];
+                if tp == NONE {
+                    off += 1;
+                    continue;
+                }
+                by_tp[tp as usize].add(q as i64);
+                let ph = phase_of[nm];
+                if ph != NONE {
+                    by_ph[ph as usize].add(q as i64);
+                }
+            }
+            if la != NO_RATING {
+                if lowest.is_empty() {
+                    lowest = vec![0; SPAN];
+                    last = vec![0; SPAN];
+                }
+                rated += 1;
+                lowest[(lo as i64 + RATING_UNIT) as usize] += 1;
+                last[(la as i64 + RATING_UNIT) as usize] += 1;
+            }
+        }
+        (by_tp, by_ph, off, rated, lowest, last)
+    });
+    let mut by_tp = vec![Acc::default(); ntp];
+    let mut by_ph = vec![Acc::default(); nph];
+    let (mut off, mut rated) = (0u64, 0u64);
+    let mut lowest = vec![0u64; SPAN];
+    let mut last = vec![0u64; SPAN];
+    for (t, p, o, r, lw, ls) in parts {
+        for (a, b) in by_tp.iter_mut().zip(&t) {
+            a.merge(b);
+        }
+        for (a, b) in by_ph.iter_mut().zip(&p) {
+            a.merge(b);
+        }
+        off += o;
+        rated += r;
+        for (a, b) in lowest.iter_mut().zip(&lw) {
+            *a += b;
+        }
+        for (a, b) in last.iter_mut().zip(&ls) {
+            *a += b;
+        }
+    }
+    let min = options.min_count as i64;
+    let planned_tp: Vec<Option<f64>> =
+        map.touchpoints.iter().map(|t| t.emotion.and_then(|r| r.normalize().ok()).map(|e| e.value())).collect();
+    let touchpoints: Vec<TouchpointEmotion> = map
+        .touchpoints
+        .iter()
+        .enumerate()
+        .map(|(i, t)| {
+            let a = by_tp[i];
+            let mean = a.mean();
+            TouchpointEmotion {
+                touchpoint: t.id.clone(),
+                phase: t.phase.clone(),
+                ratings: a.n as u64,
+                mean,
+                std: a.std(),
+                planned: planned_tp[i],
+                gap: mean.zip(planned_tp[i]).map(|(m, p)| m - p),
+                enough_data: a.n >= min,
+            }
+        })
+        .collect();
+    let phases = map
+        .phases
+        .iter()
+        .enumerate()
+        .map(|(k, ph)| {
+            let vals: Vec<f64> = map.touchpoints.iter().zip(&planned_tp).filter(|(t, _)| t.phase == ph.id).filter_map(|(_, p)| *p).collect();
+            // summed left to right, then divided, as Python's sum(v) / len(v)
+            let planned = (!vals.is_empty()).then(|| vals.iter().fold(0.0, |acc, x| acc + x) / vals.len() as f64);
+            let a = by_ph[k];
+            let mean = a.mean();
+            PhaseEmotion { phase: ph.id.clone(), ratings: a.n as u64, mean, std: a.std(), planned, gap: mean.zip(planned).map(|(m, p)| m - p), enough_data: a.n >= min }
+        })
+        .collect();
+    let dist = |d: &[u64]| -> Vec<(f64, u64)> {
+        d.iter().enumerate().filter(|(_, c)| **c > 0).map(|(i, &c)| (rating_value((i as i64 - RATING_UNIT) as i16), c)).collect()
+    };
+    let mut opts = options.clone();
+    if opts.scale.is_empty() {
+        opts.scale = scale_text(&j.table().rating_scales());
+    }
+    EmotionReport {
+        options: opts,
+        ratings: touchpoints.iter().map(|t| t.ratings).sum::<u64>() + off,
+        off_map_ratings: off,
+        touchpoints,
+        phases,
+        journeys: JourneyEmotion { rated, lowest: dist(&lowest), last: dist(&last) },
+    }
+}

@@ -1,0 +1,474 @@
+//! Funnels over ordered steps with a conversion window.
+//!
+//! Definitions (ANALYTICS.md, "Funnel"): a *chain* starts at an event matching step 1 at
+//! `t0`; step `i+1` is the first event strictly after step `i`'s event (in `(ts, seq)`
+//! order) that matches step `i+1` and has `ts <= t0 + W` (the edge is inclusive). A journey's
+//! *level* is the most steps any of its chains matches; `count[i]` = journeys with level
+//! `>= i`. A journey of level `1..n-1` whose latest-starting chain reaching that level still
+//! has `t0 + W > now` is *in progress*, not dropped. Time to convert uses the latest start
+//! that reaches step `n` and the greedy chain from it.
+//!
+//! Implementation: per journey, "next event matching step k at or after position i" tables
+//! make each chain cost O(steps), so a journey costs O(events × steps) whatever its number
+//! of repeated starts; journeys without a step-1 event are skipped after one scan.
+//!
+//! Decisions where ANALYTICS.md is silent:
+//! * A step is a *set* (any of its names matches). Steps match raw event names, touchpoint
+//!   ids or phase ids ([`StepLevel`]); an unknown touchpoint or phase id is an error.
+//! * `window_us: None` is an unbounded window: nothing is in progress then.
+//! * Strict order: step `i+1` must be the very next *step event* (an event matching any step)
+//!   after step `i`'s event; the chain stops at the first step event that does not match.
+//! * Per-step windows: `per_step_windows[i]` bounds the time from step `i+1`'s event to step
+//!   `i+2`'s (0-based `i`, `None` = no bound), on top of the global window; the chain stays
+//!   greedy (the first matching event), so it stops when that event is too late.
+//! * Exclusion steps: when the journey's deciding chain (the latest start reaching its level)
+//!   has an event matching an exclusion step strictly between two of its matched steps, the
+//!   journey is removed from every count and counted in `excluded`; `journeys` counts the rest.
+//! * Step labels: a step's names joined by `|`.
+//! * Time-to-convert histogram: buckets `[0, e1), [e1, e2), ..., [ek, W]` (the last one ends
+//!   at the window, `null` when unbounded); median = mean of the two middle values, p90 =
+//!   nearest rank (the ⌈0.9·m⌉-th smallest).
+
+use serde::Serialize;
+
+use crate::error::{Error, Result};
+use crate::time::Micros;
+
+use super::intern::NONE;
+use super::journeys::Journeys;
+use super::numbers::{median_i64, ratio};
+
+/// What the names of a funnel step are matched against.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum StepLevel {
+    /// Raw event names.
+    #[default]
+    Event,
+    /// Touchpoint ids of the map.
+    Touchpoint,
+    /// Phase ids of the map.
+    Phase,
+}
+
+impl StepLevel {
+    /// The level as published in `options.steps_match`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            StepLevel::Event => "raw event name",
+            StepLevel::Touchpoint => "touchpoint",
+            StepLevel::Phase => "phase",
+        }
+    }
+}
+
+/// One week, in microseconds (the benchmark's window).
+pub const WEEK_US: Micros = 7 * 24 * 3600 * 1_000_000;
+
+/// The default time-to-convert bucket edges: 1 min, 10 min, 1 h, 6 h, 1 d, 3 d.
+pub const TTC_EDGES_US: [Micros; 6] = [60_000_000, 600_000_000, 3_600_000_000, 21_600_000_000, 86_400_000_000, 259_200_000_000];
+
+/// How to compute a funnel.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FunnelOptions {
+    /// The steps, in order; each a set of names (at most 64 steps).
+    pub steps: Vec<Vec<String>>,
+    /// What the names are matched against.
+    pub match_on: StepLevel,
+    /// The conversion window `W` from the step-1 event, inclusive; `None` = unbounded.
+    pub window_us: Option<Micros>,
+    /// The evaluation time; `None` = the last `ts` of the data.
+    pub now_us: Option<Micros>,
+    /// No other step event between matched steps.
+    pub strict_order: bool,
+    /// Events that remove a journey when they fall between two matched steps of its chain.
+    pub exclusion_steps: Vec<Vec<String>>,
+    /// Per-step windows between consecutive steps (length `steps - 1`); `None` = none.
+    pub per_step_windows: Option<Vec<Option<Micros>>>,
+    /// Time-to-convert histogram edges (ascending).
+    pub histogram_edges_us: Vec<Micros>,
+}
+
+impl FunnelOptions {
+    /// Steps of one raw event name each, a one-week window, everything else by default.
+    pub fn events<S: AsRef<str>>(steps: &[S]) -> Self {
+        FunnelOptions {
+            steps: steps.iter().map(|s| vec![s.as_ref().to_string()]).collect(),
+            match_on: StepLevel::Event,
+            window_us: Some(WEEK_US),
+            now_us: None,
+            strict_order: false,
+            exclusion_steps: Vec::new(),
+            per_step_windows: None,
+            histogram_edges_us: TTC_EDGES_US.to_vec(),
+        }
+    }
+}
+
+/// The options of a funnel, as published (with `now` resolved).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct FunnelOptionsEcho {
+    /// The steps, each a set of names.
+    pub steps: Vec<Vec<String>>,
+    /// What the names were matched against.
+    pub steps_match: &'static str,
+    /// The window, `null` = unbounded.
+    pub window_us: Option<Micros>,
+    /// The evaluation time used.
+    pub now_us: Option<Micros>,
+    /// Strict order.
+    pub strict_order: bool,
+    /// Exclusion steps.
+    pub exclusion_steps: Vec<Vec<String>>,
+    /// Per-step windows, `null` = none.
+    pub per_step_windows: Option<Vec<Option<Micros>>>,
+}
+
+/// One step's count.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct FunnelStep {
+    /// 1-based position.
+    pub index: usize,
+    /// The step's label.
+    pub step: String,
+    /// Journeys whose level is at least this step.
+    pub journeys: u64,
+    /// `journeys` / the previous step's (`null` for the first).
+    pub conversion_from_previous: Option<f64>,
+}
+
+/// Journeys that stopped at a level below the last step.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct FunnelStop {
+    /// The level (1..n-1).
+    pub level: usize,
+    /// The label of the last step reached.
+    pub step: String,
+    /// Journeys of exactly this level.
+    pub journeys: u64,
+    /// Of them, still inside their window at `now`.
+    pub in_progress: u64,
+    /// The others.
+    pub dropped: u64,
+}
+
+/// A histogram bucket of time to convert.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct TtcBucket {
+    /// Lower edge, inclusive.
+    pub from_us: Micros,
+    /// Upper edge (exclusive, except the last bucket, which ends at the window).
+    pub to_us: Option<Micros>,
+    /// Journeys in the bucket.
+    pub journeys: u64,
+}
+
+/// Time to convert of the converted journeys.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct TimeToConvert {
+    /// Converted journeys.
+    pub journeys: u64,
+    /// Median, microseconds.
+    pub median_us: Option<f64>,
+    /// 90th percentile (nearest rank), microseconds.
+    pub p90_us: Option<Micros>,
+    /// Histogram.
+    pub histogram: Vec<TtcBucket>,
+}
+
+/// The funnel measure.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Funnel {
+    /// The options it was computed with.
+    pub options: FunnelOptionsEcho,
+    /// Journeys counted (all journeys, less the excluded ones).
+    pub journeys: u64,
+    /// Journeys that never matched step 1.
+    pub not_entered: u64,
+    /// Journeys that matched every step.
+    pub converted: u64,
+    /// One row per step.
+    pub steps: Vec<FunnelStep>,
+    /// One row per level 1..n-1.
+    pub stopped_at: Vec<FunnelStop>,
+    /// Time to convert.
+    pub time_to_convert: TimeToConvert,
+    /// Journeys removed by exclusion steps (only when exclusion steps are given).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub excluded: Option<u64>,
+}
+
+/// A funnel compiled against the data: per-name step masks and windows.
+pub(crate) struct Compiled {
+    pub m: usize,
+    pub window: Option<Micros>,
+    pub step_windows: Vec<Option<Micros>>,
+    pub strict: bool,
+    pub now: Micros,
+    pub has_excl: bool,
+}
+
+/// What a journey's evaluation gives.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct JourneyFunnel {
+    /// The level (0 = not entered).
+    pub level: usize,
+    /// In progress at `now`.
+    pub in_progress: bool,
+    /// Time to convert, for converted journeys.
+    pub ttc: Option<Micros>,
+    /// Removed by an exclusion step.
+    pub excluded: bool,
+}
+
+/// Scratch space for [`eval_journey`].
+#[derive(Default)]
+pub(crate) struct Scratch {
+    next: Vec<u32>,
+    excl_prefix: Vec<u32>,
+    chain: Vec<u32>,
+}
+
+/// Evaluates one journey: `ts` in order, `mask[i]` = the steps event i matches (bit k =
+/// step k+1), `excl[i]` = whether it matches an exclusion step.
+pub(crate) fn eval_journey(ts: &[Micros], mask: &[u64], excl: &[bool], c: &Compiled, s: &mut Scratch) -> JourneyFunnel {
+    let len = ts.len();
+    if !mask.iter().any(|&x| x & 1 != 0) {
+        return JourneyFunnel::default();
+    }
+    let m = c.m;
+    // next tables: rows 1..m (step k), plus row 0 = any step (strict order)
+    let stride = len + 1;
+    s.next.clear();
+    s.next.resize(m * stride, NONE);
+    for i in (0..len).rev() {
+        let mk = mask[i];
+        for k in 0..m {
+            let v = if k == 0 { mk != 0 } else { mk >> k & 1 != 0 };
+            s.next[k * stride + i] = if v { i as u32 } else { s.next[k * stride + i + 1] };
+        }
+    }
+    let greedy = |start: usize, chain: Option<&mut Vec<u32>>| -> (usize, usize) {
+        let t0 = ts[start];
+        let deadline = c.window.map_or(Micros::MAX, |w| t0.saturating_add(w));
+        let (mut cur, mut level) = (start, 1);
+        let mut chain = chain;
+        if let Some(ch) = chain.as_deref_mut() {
+            ch.clear();
+            ch.push(start as u32);
+        }
+        for k in 1..m {
+            let cand = if c.strict {
+                let x = s.next[cur + 1];
+                if x != NONE && mask[x as usize] >> k & 1 != 0 { x } else { NONE }
+            } else {
+                s.next[k * stride + cur + 1]
+            };
+            if cand == NONE {
+                break;
+            }
+            let mut lim = deadline;
+            if let Some(Some(w)) = c.step_windows.get(k - 1) {
+                lim = lim.min(ts[cur].saturating_add(*w));
+            }
+            if ts[cand as usize] > lim {
+                break;
+            }
+            cur = cand as usize;
+            level += 1;
+            if let Some(ch) = chain.as_deref_mut() {
+                ch.push(cur as u32);
+            }
+        }
+        (level, cur)
+    };
+    let (mut best_level, mut best_start, mut best_end) = (0, 0, 0);
+    for (i, &mk) in mask.iter().enumerate() {
+        if mk & 1 != 0 {
+            let (level, end) = greedy(i, None);
+            if level >= best_level {
+                (best_level, best_start, best_end) = (level, i, end);
+            }
+        }
+    }
+    let t0 = ts[best_start];
+    let mut out = JourneyFunnel {
+        level: best_level,
+        in_progress: best_level < m && c.window.is_some_and(|w| t0.saturating_add(w) > c.now),
+        ttc: (best_level == m).then(|| ts[best_end] - t0),
+        excluded: false,
+    };
+    if c.has_excl && best_level >= 2 {
+        s.excl_prefix.clear();
+        s.excl_prefix.push(0);
+        let mut acc = 0;
+        for &e in excl {
+            acc += e as u32;
+            s.excl_prefix.push(acc);
+        }
+        let mut chain = std::mem::take(&mut s.chain);
+        greedy(best_start, Some(&mut chain));
+        out.excluded = chain.windows(2).any(|w| s.excl_prefix[w[1] as usize] > s.excl_prefix[w[0] as usize + 1]);
+        s.chain = chain;
+    }
+    out
+}
+
+fn name_masks(j: &Journeys<'_>, sets: &[Vec<String>], level: StepLevel) -> Result<Vec<u64>> {
+    let table = j.table();
+    let map = j.resolver().map();
+    let mut masks = vec![0u64; table.names().len()];
+    for (k, set) in sets.iter().enumerate() {
+        for name in set {
+            match level {
+                StepLevel::Event => {
+                    if let Some(id) = table.names().lookup(name) {
+                        masks[id as usize] |= 1 << k;
+                    }
+                }
+                StepLevel::Touchpoint => {
+                    let tp = map.touchpoints.iter().position(|t| &t.id == name).ok_or_else(|| Error::NotFound { what: "touchpoint", id: name.clone() })?;
+                    for (id, &t) in j.touchpoint_of_names().iter().enumerate() {
+                        if t == tp as u32 {
+                            masks[id] |= 1 << k;
+                        }
+                    }
+                }
+                StepLevel::Phase => {
+                    let ph = map.phase_index(name).ok_or_else(|| Error::NotFound { what: "phase", id: name.clone() })?;
+                    for (id, &p) in j.phase_of_names().iter().enumerate() {
+                        if p == ph as u32 {
+                            masks[id] |= 1 << k;
+                        }
+                    }
+                }
+            }
+        }
+    }
+    Ok(masks)
+}
+
+/// Computes a funnel (see the module docs for the definitions and decisions).
+pub fn funnel(j: &Journeys<'_>, o: &FunnelOptions) -> Result<Funnel> {
+    let m = o.steps.len();
+    if m == 0 || m > 64 {
+        return Err(Error::parse("steps", format!("a funnel has 1 to 64 steps, not {m}")));
+    }
+    if let Some(w) = &o.per_step_windows
+        && w.len() + 1 != m
+    {
+        return Err(Error::parse("per_step_windows", format!("expected {} windows (one between each two steps), found {}", m - 1, w.len())));
+    }
+    let masks = name_masks(j, &o.steps, o.match_on)?;
+    let excl_mask = name_masks(j, &o.exclusion_steps, o.match_on)?;
+    let now = o.now_us.or(j.now()).unwrap_or(0);
+    let c = Compiled {
+        m,
+        window: o.window_us,
+        step_windows: o.per_step_windows.clone().unwrap_or_default(),
+        strict: o.strict_order,
+        now,
+        has_excl: !o.exclusion_steps.is_empty(),
+    };
+    let parts = j.par(|range| {
+        let mut levels = vec![0u64; m + 1];
+        let mut in_progress = vec![0u64; m + 1];
+        let mut excluded = 0u64;
+        let mut ttcs = Vec::new();
+        let mut scratch = Scratch::default();
+        let mut mk: Vec<u64> = Vec::new();
+        let mut ex: Vec<bool> = Vec::new();
+        for jx in range {
+            let jr = j.journey(jx);
+            if !jr.name.iter().any(|&n| masks[n as usize] & 1 != 0) {
+                levels[0] += 1;
+                continue;
+            }
+            mk.clear();
+            mk.extend(jr.name.iter().map(|&n| masks[n as usize]));
+            ex.clear();
+            if c.has_excl {
+                ex.extend(jr.name.iter().map(|&n| excl_mask[n as usize] != 0));
+            }
+            let r = eval_journey(jr.ts, &mk, &ex, &c, &mut scratch);
+            if r.excluded {
+                excluded += 1;
+                continue;
+            }
+            levels[r.level] += 1;
+            in_progress[r.level] += r.in_progress as u64;
+            if let Some(t) = r.ttc {
+                ttcs.push(t);
+            }
+        }
+        (levels, in_progress, excluded, ttcs)
+    });
+    let mut levels = vec![0u64; m + 1];
+    let mut in_progress = vec![0u64; m + 1];
+    let mut excluded = 0;
+    let mut ttcs = Vec::new();
+    for (l, ip, e, t) in parts {
+        for k in 0..=m {
+            levels[k] += l[k];
+            in_progress[k] += ip[k];
+        }
+        excluded += e;
+        ttcs.extend(t);
+    }
+    let label = |k: usize| o.steps[k].join("|");
+    let at_least: Vec<u64> = (1..=m).map(|i| levels[i..].iter().sum()).collect();
+    let steps = (0..m)
+        .map(|i| FunnelStep {
+            index: i + 1,
+            step: label(i),
+            journeys: at_least[i],
+            conversion_from_previous: if i == 0 { None } else { ratio(at_least[i] as i128, at_least[i - 1] as i128) },
+        })
+        .collect();
+    let stopped_at = (1..m)
+        .map(|l| FunnelStop { level: l, step: label(l - 1), journeys: levels[l], in_progress: in_progress[l], dropped: levels[l] - in_progress[l] })
+        .collect();
+    let counted = j.len() as u64 - excluded;
+    Ok(Funnel {
+        options: FunnelOptionsEcho {
+            steps: o.steps.clone(),
+            steps_match: o.match_on.as_str(),
+            window_us: o.window_us,
+            now_us: Some(now),
+            strict_order: o.strict_order,
+            exclusion_steps: o.exclusion_steps.clone(),
+            per_step_windows: o.per_step_windows.clone(),
+        },
+        journeys: counted,
+        not_entered: counted - at_least[0],
+        converted: at_least[m - 1],
+        steps,
+        stopped_at,
+        time_to_convert: time_to_convert(&mut ttcs, &o.histogram_edges_us, o.window_us),
+        excluded: c.has_excl.then_some(excluded),
+    })
+}
+
+/// Median, p90 and histogram of times to convert.
+pub(crate) fn time_to_convert(ttcs: &mut [Micros], edges: &[Micros], window: Option<Micros>) -> TimeToConvert {
+    let n = ttcs.len();
+    let mut hist = vec![0u64; edges.len() + 1];
+    for &x in ttcs.iter() {
+        hist[edges.iter().filter(|&&e| x >= e).count()] += 1;
+    }
+    let p90 = if n == 0 {
+        None
+    } else {
+        let k = (9 * n).div_ceil(10) - 1;
+        let (_, &mut v, _) = ttcs.select_nth_unstable(k);
+        Some(v)
+    };
+    let median = median_i64(ttcs);
+    let histogram = (0..=edges.len())
+        .map(|i| TtcBucket {
+            from_us: if i == 0 { 0 } else { edges[i - 1] },
+            to_us: if i < edges.len() { Some(edges[i]) } else { window },
+            journeys: hist[i],
+        })
+        .collect();
+    TimeToConvert { journeys: n as u64, median_us: median, p90_us: p90, histogram }
+}

@@ -1,0 +1,281 @@
+//! Gray areas: department handoffs and channel switches, and what follows them.
+//!
+//! A *handoff* is a consecutive pair of events of a journey whose departments differ (the
+//! event's own department, else its touchpoint's owner); a *channel switch*, whose channels
+//! differ. For each `(from, to)`: occurrences; *ends after* = occurrences whose second event
+//! is the journey's last; drop rate = ends after / occurrences; lift = drop rate / baseline
+//! drop rate; emotion change; median time between the two events.
+//!
+//! Decisions (the benchmark's Decision 9, and where it is silent):
+//! * A pair with an unknown side is neither a change nor baseline (`unknown_pairs`).
+//! * The baseline is one per dimension: all pairs with both sides known and equal.
+//! * Emotion change: *before* = the from-event and the `w - 1` events before it, *after* =
+//!   the to-event and the `w - 1` after it (fewer at the journey's ends), `w` =
+//!   `emotion_window` (default 3); per occurrence, mean rating after minus mean rating before
+//!   when both windows have a rating; averaged over those occurrences (`emotion_change_n`).
+//!   Computed exactly: window means times lcm(1..w) are integers.
+//! * Median gap: the mean of the two middle gaps for an even count.
+//! * Rows are sorted by `(from, to)`; ranking is left to the reader (by lift, by count).
+
+use rustc_hash::FxHashMap;
+use serde::Serialize;
+
+use super::columns::{NO_RATING, RATING_UNIT};
+use super::intern::{Interner, NONE};
+use super::journeys::Journeys;
+use super::numbers::{lcm_upto, median_i64, ratio};
+
+/// How to compute gray areas.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct GrayAreasOptions {
+    /// Events before and after a change whose ratings are compared (w).
+    pub emotion_window: usize,
+    /// What "before" means (descriptive).
+    pub before: String,
+    /// What "after" means (descriptive).
+    pub after: String,
+    /// How unknown sides are treated (descriptive).
+    pub unknown: String,
+}
+
+impl Default for GrayAreasOptions {
+    fn default() -> Self {
+        Self::with_window(3)
+    }
+}
+
+impl GrayAreasOptions {
+    /// Options with an emotion window of `w` events (at least 1).
+    pub fn with_window(w: usize) -> Self {
+        let w = w.max(1);
+        GrayAreasOptions {
+            emotion_window: w,
+            before: format!("the from-event and the {} events before it", w - 1),
+            after: format!("the to-event and the {} events after it", w - 1),
+            unknown: "pairs with an unknown side are neither changes nor baseline".into(),
+        }
+    }
+}
+
+/// The baseline of a dimension: pairs with no change.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Baseline {
+    /// Pairs with both sides known and equal.
+    pub pairs: u64,
+    /// Of them, pairs whose second event ends the journey.
+    pub ends_after: u64,
+    /// ends_after / pairs.
+    pub drop_rate: Option<f64>,
+}
+
+/// One kind of change `(from, to)`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Change {
+    /// The first event's department or channel.
+    pub from: String,
+    /// The second event's.
+    pub to: String,
+    /// How often it occurs.
+    pub occurrences: u64,
+    /// Occurrences whose second event ends the journey.
+    pub ends_after: u64,
+    /// ends_after / occurrences.
+    pub drop_rate: Option<f64>,
+    /// drop_rate / baseline drop rate.
+    pub lift: Option<f64>,
+    /// Mean change of emotion across it.
+    pub emotion_change: Option<f64>,
+    /// Occurrences with a rating on both sides.
+    pub emotion_change_n: u64,
+    /// Median time between the two events, microseconds.
+    pub median_gap_us: Option<f64>,
+}
+
+/// Gray areas of one dimension.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct GrayDimension {
+    /// Consecutive pairs.
+    pub pairs: u64,
+    /// Pairs with an unknown side.
+    pub unknown_pairs: u64,
+    /// The baseline.
+    pub baseline: Baseline,
+    /// The changes, by `(from, to)`.
+    pub changes: Vec<Change>,
+}
+
+/// The gray-areas measure.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct GrayAreas {
+    /// The options it was computed with.
+    pub options: GrayAreasOptions,
+    /// Department handoffs.
+    pub department: GrayDimension,
+    /// Channel switches.
+    pub channel: GrayDimension,
+}
+
+#[derive(Default, Clone)]
+struct Cell {
+    occ: u64,
+    ends: u64,
+    d_sum: i64,
+    d_n: u64,
+    gaps: Vec<i64>,
+}
+
+struct Dim {
+    n: usize,
+    dense: Vec<Cell>,
+    sparse: FxHashMap<(u32, u32), Cell>,
+    total: u64,
+    unknown: u64,
+    base: u64,
+    base_ends: u64,
+}
+
+impl Dim {
+    fn new(n: usize) -> Self {
+        let dense = if n <= 128 { vec![Cell::default(); n * n] } else { Vec::new() };
+        Dim { n, dense, sparse: FxHashMap::default(), total: 0, unknown: 0, base: 0, base_ends: 0 }
+    }
+    #[inline]
+    fn cell(&mut self, a: u32, b: u32) -> &mut Cell {
+        if self.n <= 128 { &mut self.dense[a as usize * self.n + b as usize] } else { self.sparse.entry((a, b)).or_default() }
+    }
+    fn merge(&mut self, o: Dim) {
+        self.total += o.total;
+        self.unknown += o.unknown;
+        self.base += o.base;
+        self.base_ends += o.base_ends;
+        let n = self.n;
+        let cells: Vec<((u32, u32), Cell)> = if n <= 128 {
+            o.dense.into_iter().enumerate().filter(|(_, c)| c.occ > 0).map(|(i, c)| (((i / n) as u32, (i % n) as u32), c)).collect()
+        } else {
+            o.sparse.into_iter().collect()
+        };
+        for ((a, b), c) in cells {
+            let t = self.cell(a, b);
+            t.occ += c.occ;
+            t.ends += c.ends;
+            t.d_sum += c.d_sum;
+            t.d_n += c.d_n;
+            t.gaps.extend(c.gaps);
+        }
+    }
+}
+
+/// Computes gray areas for departments and channels.
+pub fn gray_areas(j: &Journeys<'_>, o: &GrayAreasOptions) -> GrayAreas {
+    let w = o.emotion_window.max(1);
+    let l = lcm_upto(w as u64) as i64;
+    let (nd, nc) = (j.departments().len(), j.table().channels().len());
+    let parts = j.par(|range| {
+        let mut dd = Dim::new(nd);
+        let mut dc = Dim::new(nc);
+        let mut ps: Vec<i64> = Vec::new();
+        let mut pn: Vec<i64> = Vec::new();
+        for jx in range {
+            let jr = j.journey(jx);
+            let len = jr.len();
+            if len < 2 {
+                continue;
+            }
+            let rated = jr.rating.iter().any(|&q| q != NO_RATING);
+            if rated {
+                ps.clear();
+                pn.clear();
+                ps.push(0);
+                pn.push(0);
+                let (mut s, mut c) = (0i64, 0i64);
+                for &q in jr.rating {
+                    if q != NO_RATING {
+                        s += q as i64;
+                        c += 1;
+                    }
+                    ps.push(s);
+                    pn.push(c);
+                }
+            }
+            let delta = |i: usize| -> Option<i64> {
+                if !rated {
+                    return None;
+                }
+                let (b0, b1) = (i.saturating_sub(w - 1), i + 1);
+                let (a0, a1) = (i + 1, (i + 1 + w).min(len));
+                let (nb, na) = (pn[b1] - pn[b0], pn[a1] - pn[a0]);
+                if nb == 0 || na == 0 {
+                    return None;
+                }
+                Some((l / na) * (ps[a1] - ps[a0]) - (l / nb) * (ps[b1] - ps[b0]))
+            };
+            for (dim, col) in [(&mut dd, jr.dept), (&mut dc, jr.channel)] {
+                for i in 0..len - 1 {
+                    let (a, b) = (col[i], col[i + 1]);
+                    dim.total += 1;
+                    let ends = i + 2 == len;
+                    if a == NONE || b == NONE {
+                        dim.unknown += 1;
+                    } else if a == b {
+                        dim.base += 1;
+                        dim.base_ends += ends as u64;
+                    } else {
+                        let d = delta(i);
+                        let cell = dim.cell(a, b);
+                        cell.occ += 1;
+                        cell.ends += ends as u64;
+                        cell.gaps.push(jr.ts[i + 1] - jr.ts[i]);
+                        if let Some(d) = d {
+                            cell.d_sum += d;
+                            cell.d_n += 1;
+                        }
+                    }
+                }
+            }
+        }
+        (dd, dc)
+    });
+    let mut it = parts.into_iter();
+    let (mut dd, mut dc) = it.next().expect("one part at least");
+    for (a, b) in it {
+        dd.merge(a);
+        dc.merge(b);
+    }
+    let finish = |mut d: Dim, names: &Interner| -> GrayDimension {
+        let baseline = ratio(d.base_ends as i128, d.base as i128);
+        let n = d.n;
+        let cells: Vec<((u32, u32), Cell)> = if n <= 128 {
+            std::mem::take(&mut d.dense).into_iter().enumerate().filter(|(_, c)| c.occ > 0).map(|(i, c)| (((i / n) as u32, (i % n) as u32), c)).collect()
+        } else {
+            std::mem::take(&mut d.sparse).into_iter().collect()
+        };
+        let mut changes: Vec<Change> = cells
+            .into_iter()
+            .map(|((a, b), mut c)| {
+                let drop = ratio(c.ends as i128, c.occ as i128);
+                Change {
+                    from: names.get(a).to_string(),
+                    to: names.get(b).to_string(),
+                    occurrences: c.occ,
+                    ends_after: c.ends,
+                    drop_rate: drop,
+                    lift: match (drop, baseline) {
+                        (Some(x), Some(b)) if b != 0.0 => Some(x / b),
+                        _ => None,
+                    },
+                    emotion_change: ratio(c.d_sum as i128, l as i128 * RATING_UNIT as i128 * c.d_n as i128),
+                    emotion_change_n: c.d_n,
+                    median_gap_us: median_i64(&mut c.gaps),
+                }
+            })
+            .collect();
+        changes.sort_unstable_by(|x, y| (&x.from, &x.to).cmp(&(&y.from, &y.to)));
+        GrayDimension {
+            pairs: d.total,
+            unknown_pairs: d.unknown,
+            baseline: Baseline { pairs: d.base, ends_after: d.base_ends, drop_rate: baseline },
+            changes,
+        }
+    };
+    GrayAreas { options: o.clone(), department: finish(dd, j.departments()), channel: finish(dc, j.table().channels()) }
+}
