@@ -67,6 +67,316 @@ export declare class MapDocument {
 }
 export type JsMapDocument = MapDocument
 
+/**
+ * Tracks interactions against one journey map: stitches identity keys into profiles,
+ * fires waypoints (reached and missed) as actions, and answers customer context.
+ *
+ * Time is event time: each event first advances the tracker's clock to its `ts`, firing
+ * the deadlines that fell due strictly before it; `advance(now)` does the same for a
+ * clock reading, and `startClock()` calls it from the wall clock. Timestamps are
+ * microseconds since the Unix epoch (UTC): integer numbers, bigints or `Date`s in, numbers
+ * out.
+ *
+ * Methods that touch the store return Promises and run on the libuv thread pool; calls
+ * that are not awaited run concurrently (in any order), so await them, or use
+ * `trackBatch`, when order matters. `trackSync` and `contextSync` block the event loop
+ * (fine for the in-memory store). A Promise rejects with the same `Error`s (with a
+ * `code`) the synchronous calls throw.
+ *
+ * `close()` ends it: the clock stops, listeners are dropped, and every later call throws
+ * or rejects with `E_CLOSED`.
+ *
+ * Every method takes `&self`: napi keeps a method's borrow of the object while the Promise
+ * it returned is pending, so `&mut self` would make `close()` or `on()` fail while a call
+ * is in flight. The state that changes lives in cells, used on the main thread only.
+ */
+export declare class Tracker {
+  /**
+   * A tracker of `doc` over a fresh in-memory store. The document is validated and its
+   * waypoints compiled first.
+   *
+   * @throws {Error} `E_VALIDATION` with every problem of an invalid map, `E_NOT_FOUND`
+   * when `options.map` names no map, `E_PARSE` with `path` for an unknown option or a
+   * wrong value (e.g. `identity.levels.email`).
+   */
+  constructor(doc: MapDocument, options?: TrackerOptions)
+  /** Whether `close()` was called. */
+  get closed(): boolean
+  /**
+   * Tracks one event on the thread pool. A bad event is refused and nothing is stored.
+   *
+   * Rejects with `E_BAD_EVENT` (`field` names the bad field, e.g. `keys[0]`, `rating`,
+   * `ts`), `E_CLOSED` after `close()`.
+   */
+  track(event: JourneyEvent): Promise<Tracked>
+  /**
+   * Tracks one event on the calling thread: blocks the event loop while the store
+   * works (fine for the in-memory store). Otherwise the same as `track`.
+   *
+   * @throws {Error} `E_BAD_EVENT` with `field`, `E_CLOSED`.
+   */
+  trackSync(event: JourneyEvent): Tracked
+  /**
+   * Tracks a batch in one transaction, on the thread pool, in array order. If any event
+   * is bad the whole batch is refused and nothing of it is applied.
+   *
+   * Rejects with `E_BAD_EVENT` whose `index` is the position of the bad event and
+   * `field` the bad field, `E_CLOSED`.
+   */
+  trackBatch(events: Array<JourneyEvent>): Promise<Array<Tracked>>
+  /**
+   * Advances the clock to `now` (event time: microseconds since the Unix epoch as a
+   * number or bigint, or a `Date`) and fires every deadline due strictly before it.
+   * Resolves to the actions fired (listeners get them too).
+   *
+   * Rejects with `E_PARSE` (`path` `now`) for a bad time, `E_CLOSED`.
+   */
+  advance(now: number | bigint | Date): Promise<Array<Action>>
+  /**
+   * Customer context for any identity key of a profile (`kind:value`); `null` for an
+   * unknown key.
+   *
+   * Rejects with `E_PARSE` (`path` `key`) for a malformed key, `E_CLOSED`.
+   */
+  context(key: string): Promise<Context | null>
+  /**
+   * Customer context on the calling thread: blocks the event loop while the store
+   * works (fine for the in-memory store). Otherwise the same as `context`.
+   *
+   * @throws {Error} `E_PARSE` (`path` `key`), `E_CLOSED`.
+   */
+  contextSync(key: string): Context | null
+  /**
+   * A profile's whole journey, in time order (then arrival order); empty for an unknown
+   * key.
+   *
+   * Rejects with `E_PARSE` (`path` `key`), `E_CLOSED`.
+   */
+  journey(key: string): Promise<Array<StoredEvent>>
+  /**
+   * Links two identity keys explicitly (a login, a CRM match) at `ts`, under the same
+   * rules as keys that come together in an event. Resolves to what happened:
+   * `joined`, `merged`, `already` or `refused` (it would break an identity limit; see
+   * `conflicts()`).
+   *
+   * Rejects with `E_PARSE` (`path` `a`, `b` or `ts`), `E_CLOSED`.
+   */
+  link(a: string, b: string, ts: number | bigint | Date): Promise<'joined' | 'merged' | 'already' | 'refused'>
+  /**
+   * Removes a wrong link (a shared device, a mistyped e-mail) at `ts` and splits the
+   * profile back along the remaining links, reassigning events, deadlines and state.
+   * Resolves to the id of the new profile if it split, else `null`.
+   *
+   * Rejects with `E_CONFLICT` when the keys are not linked, `E_PARSE`, `E_CLOSED`.
+   */
+  unlink(a: string, b: string, ts: number | bigint | Date): Promise<number | null>
+  /**
+   * The append-only log of links and merges that made the profile of `key`; empty for
+   * an unknown key.
+   *
+   * Rejects with `E_PARSE` (`path` `key`), `E_CLOSED`.
+   */
+  linkLog(key: string): Promise<Array<LinkEntry>>
+  /**
+   * Every identity conflict recorded (links refused because they would break a limit).
+   *
+   * Rejects with `E_CLOSED`.
+   */
+  conflicts(): Promise<Array<Conflict>>
+  /**
+   * The profiles matching a filter (all of them without one), by id.
+   *
+   * Rejects with `E_NOT_FOUND` for an unknown phase, `E_PARSE` with `path` for an
+   * unknown filter field or level, `E_CLOSED`.
+   */
+  profiles(filter?: ProfileFilter): Promise<Array<ProfileSummary>>
+  /**
+   * How many profiles match a filter (all of them without one).
+   *
+   * Rejects like `profiles`.
+   */
+  count(filter?: ProfileFilter): Promise<number>
+  /**
+   * Unacknowledged actions of the outbox, oldest first, at most `limit` (default 100).
+   *
+   * Rejects with `E_CLOSED`.
+   */
+  pendingActions(limit?: number | undefined | null): Promise<Array<Action>>
+  /**
+   * Acknowledges an executed action by id; resolves to `false` if it was not pending.
+   *
+   * Rejects with `E_CLOSED`.
+   */
+  ack(actionId: string): Promise<boolean>
+  /**
+   * Assigns a persona to the profile of `key` explicitly, or clears it with `null`.
+   *
+   * Rejects with `E_NOT_FOUND` for an unknown key, `E_PARSE` (`path` `key`), `E_CLOSED`.
+   */
+  assignPersona(key: string, persona?: string | undefined | null): Promise<void>
+  /**
+   * Sets attributes of the profile of `key` (merged into its existing ones) and
+   * assigns the first persona whose `assign_when` rule matches them. Resolves to the
+   * persona now assigned, or `null`.
+   *
+   * Rejects with `E_NOT_FOUND` for an unknown key, `E_PARSE` with `path` for a key or
+   * an attribute that has no JSON form, `E_CLOSED`.
+   */
+  setAttributes(key: string, attributes: Record<string, unknown>): Promise<string | null>
+  /**
+   * Calls `listener` with every action fired from now on (by `track`, `trackBatch`,
+   * `advance` or the clock), after it is committed, on the event loop. Listeners never
+   * keep the process alive. A listener that throws raises an uncaught exception, as an
+   * `EventEmitter` listener does; the action stays committed and in the outbox.
+   *
+   * @throws {Error} `E_PARSE` (`path` `event`) for an event other than `'action'`,
+   * `E_CLOSED`.
+   */
+  on(event: 'action', listener: (action: Action) => void): void
+  /**
+   * Stops calling `listener` (added with `on`); does nothing if it was not added.
+   *
+   * @throws {Error} `E_PARSE` (`path` `event`) for an event other than `'action'`.
+   */
+  off(event: 'action', listener: (action: Action) => void): void
+  /**
+   * Drives `advance` from the wall clock: every `intervalMs` milliseconds (default
+   * 1000) the tracker advances to the system time, firing missed deadlines (listeners
+   * get the actions). Runs on a background thread that never keeps the process alive;
+   * a running clock is restarted with the new interval. Errors of `advance` go to
+   * `onError`, or to standard error without one; the clock keeps going.
+   *
+   * @throws {Error} `E_PARSE` (`path` `intervalMs`) for an interval that is not a
+   * positive number, `E_CLOSED`.
+   */
+  startClock(intervalMs?: number | undefined | null, onError?: (error: Error) => void): void
+  /**
+   * Stops the clock started by `startClock`, waiting for its thread; does nothing if it
+   * is not running.
+   */
+  stopClock(): void
+  /**
+   * Closes the tracker: stops the clock, drops the listeners and releases the store
+   * (once operations already running finish). Every later call throws, or rejects,
+   * with `E_CLOSED`. Closing twice does nothing.
+   */
+  close(): void
+}
+export type JsTracker = Tracker
+
+/**
+ * One action of the outbox: a waypoint was reached or missed and asks the host to act.
+ * journey-core never executes actions: the host does, then acknowledges them with
+ * `tracker.ack(id)`.
+ */
+export interface Action {
+  /** Unique id, for `ack`. */
+  id: string
+  /** The profile it concerns. */
+  profile: number
+  /** The waypoint that fired. */
+  waypoint: string
+  /** `reached` (its condition matched an event) or `missed` (its deadline passed first). */
+  outcome: 'reached' | 'missed'
+  /**
+   * The kind of action: `callback_offer`, `sms`, `coupon`, `chat_offer`... or any
+   * custom kind named in the map.
+   */
+  kind: string
+  /** Data for the host, from the map. */
+  payload: Record<string, unknown>
+  /**
+   * Event time of the firing, in microseconds since the Unix epoch (UTC); for a missed
+   * deadline, the deadline itself.
+   */
+  ts: number
+  /** Why it fired. */
+  why: Explanation
+}
+
+/**
+ * Replays a historical log through a map's waypoints in event time, in array order, on
+ * a fresh in-memory tracker, on the thread pool, and resolves to every action that would
+ * have fired (including deadlines still armed at `until`, if given). It is the same code
+ * as live tracking, so the result is what live tracking of the same events fires.
+ *
+ * Rejects with `E_BAD_EVENT` (`index`, `field`) if any event is bad, `E_VALIDATION` for
+ * an invalid map, `E_PARSE` with `path` for a bad `until` or option.
+ */
+export declare function backtest(doc: MapDocument, events: Array<JourneyEvent>, until?: number | bigint | Date | null, options?: TrackerOptions): Promise<Array<Action>>
+
+/**
+ * A link refused because it would break an identity limit (e.g. two `customer:` keys
+ * on one shared device).
+ */
+export interface Conflict {
+  /** The key whose profile the link would have extended. */
+  key: string
+  /** The key that could not be linked. */
+  other: string
+  /** Event time, in microseconds since the Unix epoch (UTC). */
+  ts: number
+  /** The event that carried both keys, or `null` for an explicit `link`. */
+  eventSeq: number | null
+  /** The key kind whose limit would be broken. */
+  kind: string
+  /** The limit. */
+  limit: number
+  /** Why, in words. */
+  message: string
+}
+
+/**
+ * Everything an agent or an IVR needs about a customer, at once. Timestamps are in
+ * microseconds since the Unix epoch (UTC).
+ */
+export interface Context {
+  /** The profile. */
+  profile: number
+  /** All its identity keys, in the order they joined. */
+  keys: Array<string>
+  /** How well it is known. */
+  level: 'anonymous' | 'identified' | 'authenticated'
+  /** The assigned persona, or `null`. */
+  persona: string | null
+  /** The phase of the latest on-map event, or `null`. */
+  currentPhase: string | null
+  /** The furthest phase reached, or `null`. */
+  furthestPhase: string | null
+  /** Every phase reached, in map order. */
+  phasesReached: Array<string>
+  /** Number of events. */
+  events: number
+  /** Time of the first event, or `null`. */
+  firstTs: number | null
+  /** Time of the latest event, or `null`. */
+  lastTs: number | null
+  /** The latest events across all channels, oldest first (at most `recentEvents`). */
+  recent: Array<StoredEvent>
+  /** Touchpoints and interest-property values of the recent events, most recent first. */
+  interests: Array<Interest>
+  /** How the customer has felt. */
+  emotion: EmotionTrend
+  /** Armed waypoint deadlines. */
+  openWaypoints: Array<OpenWaypoint>
+  /** Identity conflicts involving its keys. */
+  conflicts: Array<Conflict>
+}
+
+/** How a customer has felt, on the normalised scale [-1, 1]. */
+export interface EmotionTrend {
+  /** Number of rated events. */
+  ratings: number
+  /** Mean rating, or `null` when none. */
+  mean: number | null
+  /** Lowest rating, or `null`. */
+  lowest: number | null
+  /** Latest rating (in journey order), or `null`. */
+  last: number | null
+  /** The ratings among the recent events, oldest first: `[ts, rating]`. */
+  recent: Array<[number, number]>
+}
+
 /** The `code` of every error journey-core throws. */
 export declare enum ErrorCode {
   /** The document or a value is malformed (`path` and `file` say where). */
@@ -79,8 +389,128 @@ export declare enum ErrorCode {
   NotFound = 'E_NOT_FOUND',
   /** Reading or writing a file failed (`path`). */
   Io = 'E_IO',
+  /**
+   * An event is malformed (`index` in its batch or `null`, `field`); nothing of it, or
+   * of its batch, was applied.
+   */
+  BadEvent = 'E_BAD_EVENT',
+  /** The store failed; nothing of the operation was applied. */
+  Storage = 'E_STORAGE',
+  /**
+   * Refused because it would break an identity rule (e.g. unlinking keys that are not
+   * linked).
+   */
+  Conflict = 'E_CONFLICT',
+  /** The tracker (or its store) is closed (`what`). */
+  Closed = 'E_CLOSED',
   /** A bug: journey-core panicked. Please report it. */
   Internal = 'E_INTERNAL',
+}
+
+/** Why a waypoint fired: which event, which condition, which deadline. */
+export interface Explanation {
+  /**
+   * For `reached`: the event that matched. For `missed`: the event that armed the
+   * deadline (its `seq`).
+   */
+  eventSeq: number
+  /** That event's raw name. */
+  event: string
+  /**
+   * The condition that matched (`reached`) or the trigger that armed the deadline
+   * (`missed`), as written in the map.
+   */
+  condition: Record<string, unknown>
+  /** For deadlines: `[armedAt, due]` in microseconds since the Unix epoch (UTC). */
+  deadline: [number, number] | null
+}
+
+/**
+ * How identity keys are judged and how far profiles may be merged. Every field is
+ * optional; a missing one keeps journey-core's default: `session`, `device`, `cookie`,
+ * `social` anonymous; `email`, `phone`, `loyalty` identified; `customer` authenticated,
+ * at most one per profile (so a shared device never merges two customers).
+ */
+export interface IdentityRules {
+  /**
+   * The level each key kind gives a profile, e.g. `{email: 'identified'}` (replaces
+   * the default table): `anonymous` (transient keys such as a session or a device),
+   * `identified` (contact keys such as an e-mail or a phone number) or `authenticated`
+   * (a logged-in customer id).
+   */
+  levels?: Record<string, 'anonymous' | 'identified' | 'authenticated'>
+  /** The level of kinds not listed in `levels` (default `anonymous`). */
+  defaultLevel?: 'anonymous' | 'identified' | 'authenticated'
+  /**
+   * The most keys of a kind one profile may hold, e.g. `{customer: 1}`; a link that
+   * would exceed it is refused and recorded as a conflict (replaces the default table).
+   */
+  limits?: Record<string, number>
+}
+
+/** Something a customer showed interest in recently. */
+export interface Interest {
+  /** A touchpoint id, or `property=value` for an interest property (`topic=refinancing`). */
+  what: string
+  /** How many of the recent events show it. */
+  count: number
+  /** When it was last seen, in microseconds since the Unix epoch (UTC). */
+  lastTs: number
+}
+
+/**
+ * One interaction to track, from any channel.
+ *
+ * `ts` is when it happened: microseconds since the Unix epoch, UTC, as an integer
+ * number (exact up to ±2^53 µs, about the year 2255) or a `bigint`, or a `Date`
+ * (millisecond precision). From a `Date`: `date.getTime() * 1000`.
+ *
+ * Unknown fields are refused (`E_BAD_EVENT` naming the field), so a typo never goes
+ * unnoticed. `properties` hold JSON data, converted as `JSON.stringify` would.
+ */
+export interface JourneyEvent {
+  /** When it happened: microseconds since the Unix epoch (UTC), or a `Date`. */
+  ts: number | bigint | Date
+  /**
+   * Every identity key the interaction carried, `kind:value` (`session:8f3a`,
+   * `email:ana@example.com`, `customer:0012345`); several keys link them.
+   */
+  keys: Array<string>
+  /** The raw event name (`add_to_cart`, `support_call`...). */
+  event: string
+  /** The channel it happened on (`web`, `mobile_app`, `phone`, or any custom name). */
+  channel: string
+  /** The department that handled it, if known (else its touchpoint's owner applies). */
+  department?: string
+  /**
+   * How the customer felt: a label (`"positive"`), a score in [-1, 1] (`0.5`), or a
+   * scale (`{csat: 4}` 1..5, `{nps: 9}` 0..10, `{score: -0.5}`).
+   */
+  rating?: 'negative' | 'neutral' | 'positive' | number | { csat: number } | { nps: number } | { score: number }
+  /** Free-form JSON data, e.g. `{cart_value: 129.9}`; waypoint conditions test them. */
+  properties?: Record<string, unknown>
+}
+
+/** One entry of the append-only log of links and merges. */
+export interface LinkEntry {
+  /** One key. */
+  a: string
+  /** The other key. */
+  b: string
+  /** Event time of the link, in microseconds since the Unix epoch (UTC). */
+  ts: number
+  /** The event that carried both keys, or `null` for an explicit `link`. */
+  eventSeq: number | null
+  /**
+   * What happened: `joined` (a new key joined a profile), `merged` (two profiles
+   * became one), `already` (already one profile), `refused` (it would break an identity
+   * limit) or `removed` (by `unlink`).
+   */
+  outcome: 'joined' | 'merged' | 'already' | 'refused' | 'removed'
+  /** For a merge: the profile that was absorbed. */
+  absorbed: number | null
+  /** The profile that kept the keys (for a removal: the profile of `a` afterwards). */
+  profile: number
 }
 
 /** The JSON Schema (draft 2020-12) of a map document, as pretty-printed JSON text. */
@@ -96,6 +526,25 @@ export declare function mapSchema(): string
  * unknown scale.
  */
 export declare function normalizeEmotion(value: number | string, scale?: 'label' | 'csat' | 'nps' | 'score'): number
+
+/**
+ * An armed waypoint deadline: the waypoint is missed if its condition has not matched
+ * by `due`.
+ */
+export interface OpenWaypoint {
+  /** The profile it watches. */
+  profile: number
+  /** The waypoint's id. */
+  waypoint: string
+  /** When it was (re)armed, in microseconds since the Unix epoch (UTC). */
+  armedAt: number
+  /** When it falls due (missed once the clock is strictly past it). */
+  due: number
+  /** The event that armed it (its `seq`). */
+  triggerSeq: number
+  /** That event's raw name. */
+  triggerEvent: string
+}
 
 /** An ordered step of the journey. */
 export interface Phase {
@@ -129,6 +578,100 @@ export interface Problem {
   path: string
   /** What is wrong, in words, naming the offending value. */
   message: string
+}
+
+/** Which profiles to list or count: every given condition must hold. */
+export interface ProfileFilter {
+  /** Reached this phase (by id). */
+  reached?: string
+  /** Has not reached this phase. */
+  notReached?: string
+  /** Is currently in this phase. */
+  currentPhase?: string
+  /** Has this persona. */
+  persona?: string
+  /** Has this identity level. */
+  level?: 'anonymous' | 'identified' | 'authenticated'
+}
+
+/** A listed profile. */
+export interface ProfileSummary {
+  /** The profile. */
+  profile: number
+  /** Its first identity key. */
+  key: string | null
+  /** Its identity level. */
+  level: 'anonymous' | 'identified' | 'authenticated'
+  /** Its persona, or `null`. */
+  persona: string | null
+  /** Its current phase, or `null`. */
+  currentPhase: string | null
+  /** Its furthest phase, or `null`. */
+  furthestPhase: string | null
+  /** Number of events. */
+  events: number
+}
+
+/**
+ * An event as stored: its arrival number, its profile and the event as received
+ * (timestamps in microseconds since the Unix epoch, UTC).
+ */
+export interface StoredEvent {
+  /** Arrival order, strictly increasing across the store. */
+  seq: number
+  /** The profile it belongs to. */
+  profile: number
+  /** When it happened, in microseconds since the Unix epoch (UTC). */
+  ts: number
+  /** Its identity keys. */
+  keys: Array<string>
+  /** The raw event name. */
+  event: string
+  /** The channel. */
+  channel: string
+  /** The handling department, or `null`. */
+  department: string | null
+  /** The rating as given (`"positive"`, `0.5`, `{csat: 4}`...), or `null`. */
+  rating: 'negative' | 'neutral' | 'positive' | number | { csat: number } | { nps: number } | { score: number } | null
+  /** The event's properties (an empty object when none). */
+  properties: Record<string, unknown>
+}
+
+/** What tracking one event did. */
+export interface Tracked {
+  /** The event's arrival number. */
+  seq: number
+  /** The profile it landed on. */
+  profile: number
+  /** Its touchpoint id, or `null` if the event is not on the map (it is kept anyway). */
+  touchpoint: string | null
+  /** Its phase id, or `null`. */
+  phase: string | null
+  /**
+   * Actions fired while tracking it: deadlines that fell due before it first, then its
+   * own waypoints.
+   */
+  actions: Array<Action>
+}
+
+/**
+ * How a tracker behaves. Every field is optional.
+ *
+ * Trackers keep their data in memory for now; a `path` (or `store`) option for the
+ * durable SQLite store will be added here when that store lands.
+ */
+export interface TrackerOptions {
+  /** The map to track against, by id; the document's first map when omitted. */
+  map?: string
+  /** How many recent events `context` returns (default 20). */
+  recentEvents?: number
+  /**
+   * Event properties whose values count as interests in customer context (default
+   * `['topic', 'product', 'category']`).
+   */
+  interestProperties?: Array<string>
+  /** Identity levels and merge limits. */
+  identity?: IdentityRules
 }
 
 /** The version of journey-core, e.g. `0.1.0`. */

@@ -10,11 +10,17 @@
 //! | `E_EMOTION` | `Error::Emotion` | `scale`, `value` (as text) |
 //! | `E_NOT_FOUND` | `Error::NotFound` | `what`, `id` |
 //! | `E_IO` | `Error::Io` | `path` (the file) |
+//! | `E_BAD_EVENT` | `Error::BadEvent` | `index` (in the batch, or `null`), `field` |
+//! | `E_STORAGE` | `Error::Storage` | |
+//! | `E_CONFLICT` | `Error::Conflict` | |
+//! | `E_CLOSED` | `Error::Closed` | `what` (`tracker` or `store`) |
 //! | `E_INTERNAL` | a caught Rust panic, or a kind this binding does not know yet | |
 //!
 //! The message is the core error's message: it names the path or field and keeps the
-//! cause (e.g. the operating system's error for `E_IO`).
+//! cause (e.g. the operating system's error for `E_IO`, the backend's error chain for
+//! `E_STORAGE`).
 
+use std::error::Error as _;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
 use journey_core::Error;
@@ -43,6 +49,20 @@ pub enum JsErrorCode {
     /// Reading or writing a file failed (`path`).
     #[napi(value = "E_IO")]
     Io,
+    /// An event is malformed (`index` in its batch or `null`, `field`); nothing of it, or
+    /// of its batch, was applied.
+    #[napi(value = "E_BAD_EVENT")]
+    BadEvent,
+    /// The store failed; nothing of the operation was applied.
+    #[napi(value = "E_STORAGE")]
+    Storage,
+    /// Refused because it would break an identity rule (e.g. unlinking keys that are not
+    /// linked).
+    #[napi(value = "E_CONFLICT")]
+    Conflict,
+    /// The tracker (or its store) is closed (`what`).
+    #[napi(value = "E_CLOSED")]
+    Closed,
     /// A bug: journey-core panicked. Please report it.
     #[napi(value = "E_INTERNAL")]
     Internal,
@@ -57,6 +77,10 @@ impl JsErrorCode {
             JsErrorCode::Emotion => "E_EMOTION",
             JsErrorCode::NotFound => "E_NOT_FOUND",
             JsErrorCode::Io => "E_IO",
+            JsErrorCode::BadEvent => "E_BAD_EVENT",
+            JsErrorCode::Storage => "E_STORAGE",
+            JsErrorCode::Conflict => "E_CONFLICT",
+            JsErrorCode::Closed => "E_CLOSED",
             JsErrorCode::Internal => "E_INTERNAL",
         }
     }
@@ -68,17 +92,50 @@ impl JsErrorCode {
 pub(crate) fn guard<T>(env: &Env, f: impl FnOnce() -> journey_core::Result<T>) -> napi::Result<T> {
     // The closures only read their captures (documents are immutable behind `&self`), so
     // nothing can be observed half-updated after a panic.
+    caught(f).map_err(|failure| failure.to_js(env))
+}
+
+/// Why a core call failed: its error, or a panic (with the panic's message).
+#[derive(Debug)]
+pub enum Failure {
+    /// The core returned an error.
+    Core(Error),
+    /// The call panicked.
+    Panic(String),
+}
+
+impl From<Error> for Failure {
+    fn from(err: Error) -> Self {
+        Failure::Core(err)
+    }
+}
+
+impl Failure {
+    /// The JavaScript error for the failure (`E_INTERNAL` for a panic).
+    pub(crate) fn to_js(&self, env: &Env) -> napi::Error {
+        match self {
+            Failure::Core(err) => to_js_error(env, err),
+            Failure::Panic(what) => {
+                let message = format!("internal error in journey-core (please report it): {what}");
+                build(env, JsErrorCode::Internal, &message, |_| Ok(()))
+            }
+        }
+    }
+}
+
+/// Runs a core call on any thread, catching a panic: what runs on the thread pool uses
+/// this and turns the failure into a JavaScript error back on the main thread.
+pub(crate) fn caught<T>(f: impl FnOnce() -> journey_core::Result<T>) -> Result<T, Failure> {
     match catch_unwind(AssertUnwindSafe(f)) {
         Ok(Ok(value)) => Ok(value),
-        Ok(Err(err)) => Err(to_js_error(env, &err)),
+        Ok(Err(err)) => Err(Failure::Core(err)),
         Err(payload) => {
             let what = payload
                 .downcast_ref::<String>()
                 .map(String::as_str)
                 .or_else(|| payload.downcast_ref::<&str>().copied())
                 .unwrap_or("unknown panic");
-            let message = format!("internal error in journey-core (please report it): {what}");
-            Err(build(env, JsErrorCode::Internal, &message, |_| Ok(())))
+            Err(Failure::Panic(what.to_string()))
         }
     }
 }
@@ -103,6 +160,22 @@ pub(crate) fn to_js_error(env: &Env, err: &Error) -> napi::Error {
             o.set("id", id.as_str())
         }),
         Error::Io { path, .. } => build(env, JsErrorCode::Io, &message, |o| o.set("path", path.as_str())),
+        Error::BadEvent { index, field, .. } => build(env, JsErrorCode::BadEvent, &message, |o| {
+            o.set("index", index.map(|i| i as u32))?;
+            o.set("field", field.as_str())
+        }),
+        Error::Storage { .. } => {
+            // The backend's error chain, which the core's message leaves out.
+            let mut message = message;
+            let mut source = err.source();
+            while let Some(cause) = source {
+                message.push_str(&format!(": {cause}"));
+                source = cause.source();
+            }
+            build(env, JsErrorCode::Storage, &message, |_| Ok(()))
+        }
+        Error::Conflict { .. } => build(env, JsErrorCode::Conflict, &message, |_| Ok(())),
+        Error::Closed { what } => build(env, JsErrorCode::Closed, &message, |o| o.set("what", *what)),
         _ => build(env, JsErrorCode::Internal, &format!("unexpected {} error: {message}", err.kind()), |_| Ok(())),
     }
 }

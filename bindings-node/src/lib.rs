@@ -8,11 +8,19 @@
 //! registers nothing, so the exports look unused there.
 #![cfg_attr(test, allow(dead_code))]
 
+mod convert;
 mod emotion;
 mod error;
+mod event;
+mod identity;
 mod map;
+mod outbox;
 mod preset;
+mod profile;
 mod schema;
+mod store;
+mod task;
+mod tracker;
 
 use napi::{Env, Result};
 use napi_derive::napi;
@@ -28,4 +36,14 @@ pub fn version() -> String {
 #[napi(js_name = "__panicForTesting", skip_typescript, catch_unwind)]
 pub fn panic_for_testing(env: &Env) -> Result<()> {
     error::guard(env, || -> journey_core::Result<()> { panic!("deliberate panic for testing") })
+}
+
+/// Throws the error a failing store gives (`E_STORAGE`, with the backend's error in the
+/// message), so the tests can check its mapping: the in-memory store never fails. Not
+/// part of the API.
+#[napi(js_name = "__storageErrorForTesting", skip_typescript, catch_unwind)]
+pub fn storage_error_for_testing(env: &Env) -> Result<()> {
+    error::guard(env, || -> journey_core::Result<()> {
+        Err(journey_core::Error::storage("cannot write the journal", std::io::Error::other("disk full")))
+    })
 }

@@ -43,6 +43,13 @@ impl From<MapDocument> for JsMapDocument {
     }
 }
 
+impl JsMapDocument {
+    /// The core document.
+    pub(crate) fn inner(&self) -> &MapDocument {
+        &self.inner
+    }
+}
+
 impl From<JsMapDocument> for MapDocument {
     fn from(doc: JsMapDocument) -> Self {
         doc.inner

@@ -45,6 +45,10 @@ test('ErrorCode lists every code', () => {
       Emotion: 'E_EMOTION',
       NotFound: 'E_NOT_FOUND',
       Io: 'E_IO',
+      BadEvent: 'E_BAD_EVENT',
+      Storage: 'E_STORAGE',
+      Conflict: 'E_CONFLICT',
+      Closed: 'E_CLOSED',
       Internal: 'E_INTERNAL',
     },
   );

@@ -37,18 +37,26 @@ test('quickstart.mjs loads, validates and draws every example map', () => {
   }
 });
 
-test('validate.ts reports valid and invalid documents', () => {
+/**
+ * Node 20 cannot run TypeScript: strips the types of an example (tsc --noEmit checks them)
+ * into a folder from which `journey-core` resolves like it does for the example itself.
+ * Returns the script's path.
+ */
+function transpiled(name) {
   linkPackage();
-  // Node 20 cannot run TypeScript: strip the types (tsc --noEmit checks them) into a
-  // folder from which `journey-core` resolves like it does for the example itself.
-  const source = readFileSync(join(examples, 'validate.ts'), 'utf8');
+  const source = readFileSync(join(examples, name), 'utf8');
   const { outputText } = ts.transpileModule(source, {
     compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022 },
   });
   const build = join(modules, '.journey-core-examples');
   mkdirSync(build, { recursive: true });
-  const script = join(build, 'validate.mjs');
+  const script = join(build, name.replace(/\.ts$/, '.mjs'));
   writeFileSync(script, outputText);
+  return script;
+}
+
+test('validate.ts reports valid and invalid documents', () => {
+  const script = transpiled('validate.ts');
 
   const good = spawnSync(process.execPath, [script, join(repo, 'examples/maps/shop.json')], { encoding: 'utf8' });
   assert.equal(good.status, 0, good.stderr);
@@ -63,4 +71,23 @@ test('validate.ts reports valid and invalid documents', () => {
   const missing = spawnSync(process.execPath, [script, join(tmpdir(), 'journey-core-missing.json')], { encoding: 'utf8' });
   assert.equal(missing.status, 2, missing.stderr);
   assert.match(missing.stdout, /cannot load: E_IO/);
+});
+
+test('tracking.ts tracks a journey: callback offer, stitching, context, outbox, backtest', () => {
+  const script = transpiled('tracking.ts');
+  const run = spawnSync(process.execPath, [script, join(repo, 'examples/maps/shop.json')], { encoding: 'utf8' });
+  assert.equal(run.status, 0, run.stderr);
+  const out = run.stdout;
+  assert.match(out, /remove_from_cart: profile (\d+), cart \(consideration\)\n  action: anonymous_cart_callback reached -> callback_offer \{"script":"cart_help"\}\n/);
+  assert.match(out, /callback_requested: profile \d+, off the map\n/);
+  assert.match(out, /account_login: profile \d+, account \(service\)\n  action: cart_abandoned missed -> coupon \{"code":"CART5","percent":5\}\n/);
+  assert.match(out, /context: authenticated, keys session:7f3a, phone:\+34600000001, customer:0012345\n/);
+  assert.match(out, /phases consideration > service, now in service\n/);
+  assert.match(out, /interests [^\n]*cart x2/);
+  assert.match(out, /emotion: lowest -0\.5, last -0\.5\n/);
+  assert.match(out, /outbox: acknowledged 2 action\(s\), 0 left\n/);
+  assert.match(out, /listener: 2 action\(s\)\n/);
+  assert.match(out, /backtest: 2 action\(s\), anonymous_cart_callback, cart_abandoned\n/);
+  const profiles = [...out.matchAll(/: profile (\d+)/g)].map((m) => m[1]);
+  assert.equal(new Set(profiles).size, 1, 'every event landed on one stitched profile');
 });

@@ -255,6 +255,7 @@ def test_bad_event_error_missing_field(tracker: Tracker) -> None:
     with pytest.raises(BadEventError) as info:
         tracker.track({"ts": T0, "keys": ["session:z"], "event": "x"})  # type: ignore[typeddict-item]
     assert "missing field `channel`" in info.value.message
+    assert info.value.field == "", "a missing field is a problem of the whole event"
 
 
 def test_bad_event_in_a_batch_names_its_index_and_nothing_is_applied(tracker: Tracker) -> None:

@@ -150,6 +150,8 @@ pub fn parse_batch(text: &str) -> Result<Vec<Event>> {
 }
 
 fn bad(index: Option<usize>, field: &str, message: String) -> Error {
+    // serde_path_to_error names the root `.`: a missing field is a problem of the whole event.
+    let field = if field == "." { "" } else { field };
     Error::BadEvent { index, field: field.to_string(), message }
 }
 
@@ -175,6 +177,7 @@ mod tests {
         assert_eq!(field_of(r#"{"ts": 1, "keys": ["session:a"], "event": "v", "channel": "web", "properties": [1]}"#), "properties");
         assert_eq!(field_of(r#"{"ts": 1, "keys": ["session:a"], "event": "v", "channel": "web", "colour": 1}"#), "colour");
         assert_eq!(field_of(r#"{"ts": "x", "keys": ["session:a"], "event": "v", "channel": "web"}"#), "ts");
+        assert_eq!(field_of(r#"{"keys": ["session:a"], "event": "v", "channel": "web"}"#), "", "a missing field names the whole event");
     }
 
     #[test]
