@@ -394,6 +394,11 @@ export declare enum ErrorCode {
    * of its batch, was applied.
    */
   BadEvent = 'E_BAD_EVENT',
+  /**
+   * An input is larger than a limit allows (`limit`, `max`, `value`, `field`, `index`);
+   * nothing of it, or of its batch, was applied.
+   */
+  Limit = 'E_LIMIT',
   /** The store failed; nothing of the operation was applied. */
   Storage = 'E_STORAGE',
   /**
@@ -491,6 +496,47 @@ export interface JourneyEvent {
   properties?: Record<string, unknown>
 }
 
+/**
+ * Limits on untrusted input; every field is optional and keeps journey-core's default.
+ * A value equal to its limit is accepted. An event or batch over one is refused with
+ * `E_LIMIT` (naming the limit in snake case, e.g. `event_name_len`, its `max`, the
+ * `value` found and the `field`); a map over one with `E_VALIDATION` (a
+ * `limit_exceeded` problem).
+ */
+export interface Limits {
+  /** Bytes of one identity key (default 256). */
+  keyLen?: number
+  /** Bytes of an event's name, channel and department (default 256). */
+  eventNameLen?: number
+  /** Identity keys per event (default 32). */
+  keysPerEvent?: number
+  /** Top-level properties per event (default 256). */
+  propertiesPerEvent?: number
+  /** Bytes of one top-level property name (default 256). */
+  propertyNameLen?: number
+  /** Bytes of one top-level property value, as compact JSON (default 65536). */
+  propertyValueLen?: number
+  /** Nesting depth of an event's properties; `{a: 1}` is 1 deep (default 32). */
+  propertyDepth?: number
+  /** Events per batch (default 10000). */
+  batchSize?: number
+  /**
+   * Identity keys per profile, all kinds together; a link past it is refused and
+   * recorded as a conflict of kind `*` (default 1000).
+   */
+  keysPerProfile?: number
+  /** Phases per map (default 100). */
+  mapPhases?: number
+  /** Touchpoints per map (default 2000). */
+  mapTouchpoints?: number
+  /** Waypoints per map (default 500). */
+  mapWaypoints?: number
+  /** Nesting depth of one condition (default 32). */
+  conditionDepth?: number
+  /** Nodes of one condition (default 1000). */
+  conditionNodes?: number
+}
+
 /** One entry of the append-only log of links and merges. */
 export interface LinkEntry {
   /** One key. */
@@ -571,7 +617,7 @@ export interface Problem {
   /**
    * What kind of problem: `duplicate_id`, `empty_field`, `unknown_phase`,
    * `unknown_persona`, `event_claimed_twice`, `unknown_reference`, `empty_phase`,
-   * `emotion_out_of_range` or `invalid_waypoint`.
+   * `emotion_out_of_range`, `invalid_waypoint` or `limit_exceeded`.
    */
   kind: string
   /** Where, as a path into the document, e.g. `maps[0].phases[2]`. */
@@ -672,6 +718,8 @@ export interface TrackerOptions {
   interestProperties?: Array<string>
   /** Identity levels and merge limits. */
   identity?: IdentityRules
+  /** Limits on the size of events, batches, profiles and the map. */
+  limits?: Limits
 }
 
 /** The version of journey-core, e.g. `0.1.0`. */

@@ -11,6 +11,7 @@
 //! | `E_NOT_FOUND` | `Error::NotFound` | `what`, `id` |
 //! | `E_IO` | `Error::Io` | `path` (the file) |
 //! | `E_BAD_EVENT` | `Error::BadEvent` | `index` (in the batch, or `null`), `field` |
+//! | `E_LIMIT` | `Error::Limit` | `limit` (its name), `max`, `value`, `field`, `index` (in the batch, or `null`) |
 //! | `E_STORAGE` | `Error::Storage` | |
 //! | `E_CONFLICT` | `Error::Conflict` | |
 //! | `E_CLOSED` | `Error::Closed` | `what` (`tracker` or `store`) |
@@ -53,6 +54,10 @@ pub enum JsErrorCode {
     /// of its batch, was applied.
     #[napi(value = "E_BAD_EVENT")]
     BadEvent,
+    /// An input is larger than a limit allows (`limit`, `max`, `value`, `field`, `index`);
+    /// nothing of it, or of its batch, was applied.
+    #[napi(value = "E_LIMIT")]
+    Limit,
     /// The store failed; nothing of the operation was applied.
     #[napi(value = "E_STORAGE")]
     Storage,
@@ -78,6 +83,7 @@ impl JsErrorCode {
             JsErrorCode::NotFound => "E_NOT_FOUND",
             JsErrorCode::Io => "E_IO",
             JsErrorCode::BadEvent => "E_BAD_EVENT",
+            JsErrorCode::Limit => "E_LIMIT",
             JsErrorCode::Storage => "E_STORAGE",
             JsErrorCode::Conflict => "E_CONFLICT",
             JsErrorCode::Closed => "E_CLOSED",
@@ -163,6 +169,13 @@ pub(crate) fn to_js_error(env: &Env, err: &Error) -> napi::Error {
         Error::BadEvent { index, field, .. } => build(env, JsErrorCode::BadEvent, &message, |o| {
             o.set("index", index.map(|i| i as u32))?;
             o.set("field", field.as_str())
+        }),
+        Error::Limit { limit, max, value, field, index } => build(env, JsErrorCode::Limit, &message, |o| {
+            o.set("limit", *limit)?;
+            o.set("max", *max as f64)?;
+            o.set("value", *value as f64)?;
+            o.set("field", field.as_str())?;
+            o.set("index", index.map(|i| i as u32))
         }),
         Error::Storage { .. } => {
             // The backend's error chain, which the core's message leaves out.

@@ -13,6 +13,7 @@ mod emotion;
 mod error;
 mod event;
 mod identity;
+mod limits;
 mod map;
 mod outbox;
 mod preset;
@@ -38,6 +39,13 @@ pub fn panic_for_testing(env: &Env) -> Result<()> {
     error::guard(env, || -> journey_core::Result<()> { panic!("deliberate panic for testing") })
 }
 
+/// Panics inside a task on the thread pool, so the tests can check that the Promise
+/// rejects with `E_INTERNAL` and the process lives on. Not part of the API.
+#[napi(js_name = "__panicInTaskForTesting", skip_typescript, catch_unwind)]
+pub fn panic_in_task_for_testing() -> napi::bindgen_prelude::AsyncTask<task::Job<()>> {
+    task::Job::spawn(|| -> journey_core::Result<()> { panic!("deliberate panic on the thread pool") })
+}
+
 /// Throws the error a failing store gives (`E_STORAGE`, with the backend's error in the
 /// message), so the tests can check its mapping: the in-memory store never fails. Not
 /// part of the API.
@@ -46,4 +54,37 @@ pub fn storage_error_for_testing(env: &Env) -> Result<()> {
     error::guard(env, || -> journey_core::Result<()> {
         Err(journey_core::Error::storage("cannot write the journal", std::io::Error::other("disk full")))
     })
+}
+
+#[cfg(test)]
+mod tests {
+    /// Every exported function and method carries `catch_unwind`, so a panic anywhere in
+    /// it, argument conversion included, becomes a JavaScript error instead of aborting
+    /// the process; and every export that reaches the core does so through `guard`
+    /// (`E_INTERNAL` for a panic, synchronously) or a `Job` (whose work runs under
+    /// `caught`, rejecting with `E_INTERNAL`).
+    #[test]
+    fn every_export_catches_panics() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+        let mut exports = 0;
+        for entry in std::fs::read_dir(&dir).expect("src/ is readable") {
+            let path = entry.expect("an entry of src/").path();
+            let text = std::fs::read_to_string(&path).expect("a source file");
+            let lines: Vec<&str> = text.lines().collect();
+            for (i, line) in lines.iter().enumerate() {
+                let line = line.trim();
+                if !line.starts_with("#[napi") {
+                    continue;
+                }
+                // The item the attribute is on: skip further attributes and doc comments.
+                let item = lines[i + 1..].iter().map(|l| l.trim()).find(|l| !l.starts_with("#[") && !l.starts_with("///")).unwrap_or("");
+                if !item.starts_with("pub fn ") {
+                    continue; // objects, enums, classes and `impl` blocks
+                }
+                exports += 1;
+                assert!(line.contains("catch_unwind"), "{}:{}: `{item}` is exported without catch_unwind", path.display(), i + 1);
+            }
+        }
+        assert!(exports >= 30, "found only {exports} exports");
+    }
 }

@@ -13,7 +13,7 @@ use crate::error::guard;
 pub struct JsProblem {
     /// What kind of problem: `duplicate_id`, `empty_field`, `unknown_phase`,
     /// `unknown_persona`, `event_claimed_twice`, `unknown_reference`, `empty_phase`,
-    /// `emotion_out_of_range` or `invalid_waypoint`.
+    /// `emotion_out_of_range`, `invalid_waypoint` or `limit_exceeded`.
     pub kind: String,
     /// Where, as a path into the document, e.g. `maps[0].phases[2]`.
     pub path: String,

@@ -24,6 +24,7 @@ use crate::convert::{self, Bad};
 use crate::error::{guard, to_js_error};
 use crate::event::{self, JsStoredEvent};
 use crate::identity::{self, JsIdentityRules};
+use crate::limits::JsLimits;
 use crate::map::JsMapDocument;
 use crate::outbox::{self, JsAction};
 use crate::profile::{self, JsConflict, JsLinkEntry};
@@ -49,6 +50,9 @@ pub struct JsTrackerOptions {
     /// Identity levels and merge limits.
     #[napi(ts_type = "IdentityRules")]
     pub identity: Option<JsIdentityRules>,
+    /// Limits on the size of events, batches, profiles and the map.
+    #[napi(ts_type = "Limits")]
+    pub limits: Option<JsLimits>,
     // When the SQLite store lands: `path?: string` (a database file) goes here, and
     // `Tracker::with_store` replaces `Tracker::new` in `JsTracker::new`.
 }
@@ -67,6 +71,9 @@ impl JsTrackerOptions {
         }
         if let Some(identity) = self.identity {
             config.identity = identity.into_core();
+        }
+        if let Some(limits) = self.limits {
+            config.limits = limits.into_core();
         }
         config
     }

@@ -46,6 +46,7 @@ test('ErrorCode lists every code', () => {
       NotFound: 'E_NOT_FOUND',
       Io: 'E_IO',
       BadEvent: 'E_BAD_EVENT',
+      Limit: 'E_LIMIT',
       Storage: 'E_STORAGE',
       Conflict: 'E_CONFLICT',
       Closed: 'E_CLOSED',
@@ -189,6 +190,29 @@ test('E_INTERNAL: a Rust panic becomes an error, not a crash', () => {
   assert.match(result.message, /internal error .*deliberate panic for testing/);
   assert.equal(result.after, 0.5, 'the addon still works after a panic');
   assert.match(child.stderr, /panicked/);
+});
+
+test('E_INTERNAL: a panic on the thread pool rejects the Promise, not the process', () => {
+  const script = `
+    const journey = require(${JSON.stringify(packageDir)});
+    journey.__panicInTaskForTesting().then(
+      () => console.log(JSON.stringify({ resolved: true })),
+      (err) => console.log(JSON.stringify({
+        isError: err instanceof Error, code: err.code, message: err.message,
+        after: journey.normalizeEmotion(4, 'csat'),
+      })),
+    );
+  `;
+  const child = spawnSync(process.execPath, ['-e', script], {
+    encoding: 'utf8',
+    env: { ...process.env, RUST_BACKTRACE: '0' },
+  });
+  assert.equal(child.status, 0, child.stderr);
+  const result = JSON.parse(child.stdout);
+  assert.equal(result.isError, true);
+  assert.equal(result.code, 'E_INTERNAL');
+  assert.match(result.message, /internal error .*deliberate panic on the thread pool/);
+  assert.equal(result.after, 0.5, 'the addon still works after a panic');
 });
 
 test('wrong argument types are napi errors, not crashes', () => {

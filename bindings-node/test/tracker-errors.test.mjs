@@ -70,6 +70,42 @@ test('E_BAD_EVENT: backtest names the bad event of its log', async () => {
   assert.deepEqual([err.code, err.index, err.field], ['E_BAD_EVENT', 2, 'keys[0]']);
 });
 
+test('E_LIMIT: an event over a limit names the limit, the value, the field and the index', async () => {
+  const t = new Tracker(shop());
+  const long = 'n'.repeat(257);
+  const one = await rejected(t.track(ev(T0, 'session:l', long)));
+  assert.equal(one.code, 'E_LIMIT');
+  assert.equal(one.code, ErrorCode.Limit);
+  assert.deepEqual(
+    { limit: one.limit, max: one.max, value: one.value, field: one.field, index: one.index },
+    { limit: 'event_name_len', max: 256, value: 257, field: 'event', index: null },
+  );
+  assert.equal(one.message, 'limit exceeded: event: 257 bytes, over the limit `event_name_len` of 256');
+  const batch = await rejected(t.trackBatch([ev(T0, 'session:l', 'product_view'), ev(T0, 'session:l', 'product_view', 'web', { properties: { note: 'x'.repeat(70000) } })]));
+  assert.equal(batch.code, 'E_LIMIT');
+  assert.equal(batch.index, 1);
+  assert.equal(batch.field, 'properties.note');
+  assert.equal(batch.value, 70002);
+  assert.equal(await t.context('session:l'), null, 'nothing of the batch was applied');
+  assert.throws(() => t.trackSync(ev(T0, 'session:l', long)), { code: 'E_LIMIT', limit: 'event_name_len' });
+  // At the bound, accepted.
+  await t.track(ev(T0, 'session:l', 'n'.repeat(256)));
+});
+
+test('limits are tracker options; keysPerProfile refuses links as conflicts', async () => {
+  const t = new Tracker(shop(), { limits: { eventNameLen: 4, batchSize: 2, keysPerProfile: 2 } });
+  await t.track(ev(T0, 'session:o', 'view'));
+  const err = await rejected(t.track(ev(T0, 'session:o', 'views')));
+  assert.deepEqual([err.code, err.limit, err.max, err.value], ['E_LIMIT', 'event_name_len', 4, 5]);
+  assert.equal((await rejected(t.trackBatch([ev(T0, 'session:o', 'a'), ev(T0, 'session:o', 'b'), ev(T0, 'session:o', 'c')]))).limit, 'batch_size');
+  assert.equal(await t.link('session:o', 'device:o', T0), 'joined');
+  assert.equal(await t.link('session:o', 'device:p', T0), 'refused');
+  const [conflict] = await t.conflicts();
+  assert.equal(conflict.kind, '*');
+  assert.equal(conflict.limit, 2);
+  assert.throws(() => new Tracker(shop(), { limits: { batch: 1 } }), { code: 'E_PARSE', path: 'limits.batch' });
+});
+
 test('E_CONFLICT: unlinking keys that are not linked', async () => {
   const t = new Tracker(shop());
   await t.track(ev(T0, 'email:a@x.com', 'email_open', 'email'));

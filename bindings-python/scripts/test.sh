@@ -42,7 +42,8 @@ rm -rf "$wheels"
 # maturin builds the extension module itself; make sure nothing from the environment
 # turns the whole workspace into an extension-module build.
 unset PYO3_BUILD_EXTENSION_MODULE
-(cd "$binding" && "$venv/bin/maturin" build --release --interpreter "$python" --out "$wheels")
+# `testing` adds the hidden `_panic_for_testing` hook that the panic-guard test calls.
+(cd "$binding" && "$venv/bin/maturin" build --release --features testing --interpreter "$python" --out "$wheels")
 shopt -s nullglob
 built=("$wheels"/journey_core-*.whl)
 shopt -u nullglob

@@ -45,10 +45,19 @@ pub fn serialize_to_py<'py, T: Serialize>(py: Python<'py>, value: &T) -> PyResul
     to_py(py, &json)
 }
 
+/// The deepest nesting of lists and dicts accepted from Python (as in the Node binding):
+/// deeper values, and self-containing ones, are refused instead of overflowing the stack.
+const MAX_DEPTH: usize = 64;
+
 /// A plain Python object as a JSON value. `path` names the object in error messages
 /// (`data["maps"][0]`); anything that has no JSON form is a `TypeError` or `ValueError`
-/// naming where it is.
+/// naming where it is, and so is a value nested more than 64 levels deep (or containing
+/// itself).
 pub fn from_py(obj: &Bound<'_, PyAny>, path: &str) -> PyResult<Value> {
+    from_py_at(obj, path, 0)
+}
+
+fn from_py_at(obj: &Bound<'_, PyAny>, path: &str, depth: usize) -> PyResult<Value> {
     if obj.is_none() {
         return Ok(Value::Null);
     }
@@ -73,6 +82,10 @@ pub fn from_py(obj: &Bound<'_, PyAny>, path: &str) -> PyResult<Value> {
     if let Ok(s) = obj.cast::<PyString>() {
         return Ok(Value::String(s.to_str()?.to_owned()));
     }
+    let container = obj.is_instance_of::<PyDict>() || obj.is_instance_of::<PyList>() || obj.is_instance_of::<PyTuple>();
+    if container && depth >= MAX_DEPTH {
+        return Err(PyValueError::new_err(format!("{path}: nested more than {MAX_DEPTH} levels deep (a list or dict containing itself?)")));
+    }
     if let Ok(dict) = obj.cast::<PyDict>() {
         let mut map = Map::new();
         for (key, item) in dict.iter() {
@@ -80,7 +93,7 @@ pub fn from_py(obj: &Bound<'_, PyAny>, path: &str) -> PyResult<Value> {
                 return Err(PyTypeError::new_err(format!("{path}: keys must be str, not {}", type_name(&key))));
             };
             let key = key.to_str()?;
-            let value = from_py(&item, &format!("{path}[{key:?}]"))?;
+            let value = from_py_at(&item, &format!("{path}[{key:?}]"), depth + 1)?;
             map.insert(key.to_owned(), value);
         }
         return Ok(Value::Object(map));
@@ -88,7 +101,7 @@ pub fn from_py(obj: &Bound<'_, PyAny>, path: &str) -> PyResult<Value> {
     if obj.is_instance_of::<PyList>() || obj.is_instance_of::<PyTuple>() {
         let mut items = Vec::new();
         for (i, item) in obj.try_iter()?.enumerate() {
-            items.push(from_py(&item?, &format!("{path}[{i}]"))?);
+            items.push(from_py_at(&item?, &format!("{path}[{i}]"), depth + 1)?);
         }
         return Ok(Value::Array(items));
     }

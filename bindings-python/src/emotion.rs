@@ -6,6 +6,7 @@ use pyo3::prelude::*;
 use crate::convert;
 use crate::error::py_err;
 
+guarded! {
 /// Converts an emotion rating to the normalised scale ``[-1, 1]``.
 ///
 /// Maps plan emotions as labels; surveys measure them as CSAT 1-5, NPS 0-10 or raw
@@ -30,4 +31,5 @@ pub fn normalize_emotion(value: &Bound<'_, PyAny>, scale: &str) -> PyResult<f64>
     let value = convert::from_py(value, "value")?;
     let rating = Rating::from_json(scale, &value).map_err(py_err)?;
     rating.normalize().map(|e| e.value()).map_err(py_err)
+}
 }

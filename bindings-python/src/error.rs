@@ -6,9 +6,16 @@
 //! handle errors as data rather than by parsing messages.
 //!
 //! The classes are created when the module is initialised, with the `type()` call that
-//! `PyErr_NewException` itself uses, because three of them have two bases
-//! (`EmotionError` and `BadEventError` are also `ValueError`s, `JourneyIOError` an
-//! `OSError`), which `create_exception!` cannot express.
+//! `PyErr_NewException` itself uses, because four of them have two bases
+//! (`EmotionError`, `BadEventError` and `LimitError` are also `ValueError`s,
+//! `JourneyIOError` an `OSError`), which `create_exception!` cannot express.
+//!
+//! No Rust panic reaches Python: every entry point (each `#[pymethods]` block and each
+//! `#[pyfunction]`) is written inside [`guarded!`], which runs its body under [`guard`],
+//! so a panic becomes an `InternalError` (a `JourneyError`) instead of pyo3's
+//! `PanicException`, which derives from `BaseException` and escapes `except Exception`.
+
+use std::panic::{AssertUnwindSafe, catch_unwind};
 
 use journey_core::Error;
 use journey_core::emotion::EmotionError as CoreEmotionError;
@@ -25,9 +32,9 @@ const JOURNEY_ERROR: &str = "Base class of every error journey-core raises.
 
 Attributes:
     kind: The error's kind, a stable short name: ``parse``, ``validation``,
-        ``emotion``, ``bad_event``, ``storage``, ``conflict``, ``closed``,
-        ``not_found`` or ``io`` (and, for errors of kinds this version of the binding
-        has no class for yet, their core name).";
+        ``emotion``, ``bad_event``, ``limit``, ``storage``, ``conflict``, ``closed``,
+        ``not_found``, ``io`` or ``internal`` (and, for errors of kinds this version of
+        the binding has no class for yet, their core name).";
 
 /// `ParseError`: `Error::Parse`.
 const PARSE_ERROR: &str = "A document or value is malformed: bad JSON, an unknown field, a wrong type.
@@ -77,6 +84,27 @@ Attributes:
         whole event.
     message: What is wrong (the exception's text adds the index and the field).";
 
+/// `LimitError`: `Error::Limit`.
+const LIMIT_ERROR: &str = "An input is larger than a limit allows (an event, a batch); nothing of it (or
+of its batch) was applied. Also a :class:`ValueError`.
+
+Attributes:
+    limit: The limit broken, by its name in the tracker's ``limits``
+        (``event_name_len``, ``batch_size``...).
+    max: The limit's value.
+    value: The value found (a length in bytes, a count or a depth).
+    field: The field at fault (``event``, ``keys[3]``, ``properties.cart``,
+        ``events``...).
+    index: The position of the event in its batch, or ``None``.";
+
+/// `InternalError`: a caught Rust panic.
+const INTERNAL_ERROR: &str = "A bug in journey-core: Rust code panicked. The panic was caught, so the
+interpreter goes on; the operation may have been applied in part. Please report it
+with the message.
+
+Attributes:
+    message: The panic's message.";
+
 /// `StorageError`: `Error::Storage`.
 const STORAGE_ERROR: &str = "A storage backend failed; nothing of the operation was applied.
 
@@ -110,13 +138,15 @@ pub struct ExceptionTypes {
     pub closed: Py<PyType>,
     pub not_found: Py<PyType>,
     pub io: Py<PyType>,
+    pub limit: Py<PyType>,
+    pub internal: Py<PyType>,
 }
 
 static TYPES: PyOnceLock<ExceptionTypes> = PyOnceLock::new();
 
 impl ExceptionTypes {
     /// The classes with their Python names, for the module to export.
-    pub fn named(&self) -> [(&'static str, &Py<PyType>); 10] {
+    pub fn named(&self) -> [(&'static str, &Py<PyType>); 12] {
         [
             ("JourneyError", &self.journey),
             ("ParseError", &self.parse),
@@ -128,6 +158,8 @@ impl ExceptionTypes {
             ("ClosedError", &self.closed),
             ("NotFoundError", &self.not_found),
             ("JourneyIOError", &self.io),
+            ("LimitError", &self.limit),
+            ("InternalError", &self.internal),
         ]
     }
 }
@@ -156,6 +188,8 @@ pub fn types(py: Python<'_>) -> PyResult<&'static ExceptionTypes> {
             closed: new_type(py, "ClosedError", CLOSED_ERROR, "closed", &[root])?,
             not_found: new_type(py, "NotFoundError", NOT_FOUND_ERROR, "not_found", &[root])?,
             io: new_type(py, "JourneyIOError", IO_ERROR, "io", &[root, &py.get_type::<PyOSError>()])?,
+            limit: new_type(py, "LimitError", LIMIT_ERROR, "limit", &[root, &py.get_type::<PyValueError>()])?,
+            internal: new_type(py, "InternalError", INTERNAL_ERROR, "internal", &[root])?,
             journey,
         })
     })
@@ -207,6 +241,20 @@ fn try_to_py_err(py: Python<'_>, err: Error) -> PyResult<PyErr> {
                 None => py.None().into_bound(py),
             };
             raise(py, |t| &t.bad_event, message(py, &msg)?, &[("index", index), ("field", text(py, &field)), ("message", text(py, &detail))])
+        }
+        Error::Limit { limit, max, value, field, index } => {
+            let index = match index {
+                Some(i) => i.into_pyobject(py)?.into_any(),
+                None => py.None().into_bound(py),
+            };
+            let attrs = [
+                ("limit", text(py, limit)),
+                ("max", max.into_pyobject(py)?.into_any()),
+                ("value", value.into_pyobject(py)?.into_any()),
+                ("field", text(py, &field)),
+                ("index", index),
+            ];
+            raise(py, |t| &t.limit, message(py, &msg)?, &attrs)
         }
         Error::Storage { message: detail, source } => {
             // The source's text joins the message, so the cause is never lost.
@@ -260,6 +308,68 @@ pub fn emotion(py: Python<'_>, err: CoreEmotionError) -> PyErr {
         raise(py, |t| &t.emotion, message(py, &err.to_string())?, &attrs)
     };
     build().unwrap_or_else(|e| e)
+}
+
+/// The `InternalError` of a caught panic, from its payload.
+pub fn internal(payload: &(dyn std::any::Any + Send)) -> PyErr {
+    let what = payload
+        .downcast_ref::<String>()
+        .map(String::as_str)
+        .or_else(|| payload.downcast_ref::<&str>().copied())
+        .unwrap_or("unknown panic");
+    let full = format!("internal error in journey-core (please report it): {what}");
+    Python::attach(|py| {
+        let build = || raise(py, |t| &t.internal, message(py, &full)?, &[("message", text(py, what))]);
+        build().unwrap_or_else(|e| e)
+    })
+}
+
+/// Runs the body of an entry point, turning a Rust panic into `InternalError`.
+///
+/// The bodies only read through `&self` (mutable state is behind mutexes that recover
+/// from poisoning), so nothing is observed half-updated after a panic.
+pub fn guard<T>(body: impl FnOnce() -> PyResult<T>) -> PyResult<T> {
+    match catch_unwind(AssertUnwindSafe(body)) {
+        Ok(result) => result,
+        Err(payload) => Err(internal(&*payload)),
+    }
+}
+
+/// Wraps entry points so that no panic crosses into Python: an `impl` block (with its
+/// `#[pymethods]` attribute) or one function (with its `#[pyfunction]` attribute), written
+/// inside `guarded! { ... }`. Every method or function then runs its body under [`guard`]
+/// and returns a `PyResult` (a body returning `T` is wrapped in `Ok`, one returning
+/// nothing returns `Ok(())`); attributes and doc comments are kept.
+macro_rules! guarded {
+    ($(#[$attr:meta])* impl $ty:ident { $($items:tt)* }) => {
+        guarded!(@methods [$(#[$attr])* impl $ty] [] $($items)*);
+    };
+    (@methods [$($head:tt)*] [$($done:tt)*]) => { $($head)* { $($done)* } };
+    (@methods [$($head:tt)*] [$($done:tt)*]
+        $(#[$a:meta])* $v:vis fn $name:ident $(<$($lt:lifetime),*>)? ($($args:tt)*) -> PyResult<$t:ty> $body:block $($rest:tt)*) => {
+        guarded!(@methods [$($head)*] [$($done)*
+            $(#[$a])* $v fn $name $(<$($lt),*>)? ($($args)*) -> PyResult<$t> { $crate::error::guard(|| $body) }] $($rest)*);
+    };
+    (@methods [$($head:tt)*] [$($done:tt)*]
+        $(#[$a:meta])* $v:vis fn $name:ident $(<$($lt:lifetime),*>)? ($($args:tt)*) -> $t:ty $body:block $($rest:tt)*) => {
+        guarded!(@methods [$($head)*] [$($done)*
+            $(#[$a])* $v fn $name $(<$($lt),*>)? ($($args)*) -> pyo3::PyResult<$t> { $crate::error::guard(|| { let value: $t = $body; Ok(value) }) }] $($rest)*);
+    };
+    (@methods [$($head:tt)*] [$($done:tt)*]
+        $(#[$a:meta])* $v:vis fn $name:ident $(<$($lt:lifetime),*>)? ($($args:tt)*) $body:block $($rest:tt)*) => {
+        guarded!(@methods [$($head)*] [$($done)*
+            $(#[$a])* $v fn $name $(<$($lt),*>)? ($($args)*) -> pyo3::PyResult<()> { $crate::error::guard(|| { $body; Ok(()) }) }] $($rest)*);
+    };
+    // One function: the same rules, with no `impl` around it.
+    ($(#[$a:meta])* $v:vis fn $name:ident $(<$($lt:lifetime),*>)? ($($args:tt)*) -> PyResult<$t:ty> $body:block) => {
+        $(#[$a])* $v fn $name $(<$($lt),*>)? ($($args)*) -> PyResult<$t> { $crate::error::guard(|| $body) }
+    };
+    ($(#[$a:meta])* $v:vis fn $name:ident $(<$($lt:lifetime),*>)? ($($args:tt)*) -> $t:ty $body:block) => {
+        $(#[$a])* $v fn $name $(<$($lt),*>)? ($($args)*) -> pyo3::PyResult<$t> { $crate::error::guard(|| { let value: $t = $body; Ok(value) }) }
+    };
+    ($(#[$a:meta])* $v:vis fn $name:ident $(<$($lt:lifetime),*>)? ($($args:tt)*) $body:block) => {
+        $(#[$a])* $v fn $name $(<$($lt),*>)? ($($args)*) -> pyo3::PyResult<()> { $crate::error::guard(|| { $body; Ok(()) }) }
+    };
 }
 
 /// Shorthand for results of core calls: `core_call().map_err(py_err)?`.

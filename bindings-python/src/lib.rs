@@ -4,9 +4,11 @@
 //! The files mirror the core's modules (and the Node binding's) and hold conversions,
 //! argument parsing and error mapping only.
 
+// First: its `guarded!` macro wraps the entry points of the other modules.
+#[macro_use]
+mod error;
 mod convert;
 mod emotion;
-mod error;
 mod event;
 mod identity;
 mod map;
@@ -40,6 +42,58 @@ mod _native {
             m.add(name, class.bind(m.py()))?;
         }
         super::tracker::register_atexit(m)?;
+        #[cfg(any(debug_assertions, feature = "testing"))]
+        {
+            // Hidden: out of `__all__`, so neither `import *` nor the stubs see it.
+            m.add_function(wrap_pyfunction!(super::testing::_panic_for_testing, m)?)?;
+            m.index()?.call_method1("remove", ("_panic_for_testing",))?;
+        }
         Ok(())
+    }
+}
+
+/// Hooks for the binding's own tests; only in debug builds and builds with the `testing`
+/// feature (`scripts/test.sh` builds its wheel with it), never in a release wheel.
+#[cfg(any(debug_assertions, feature = "testing"))]
+mod testing {
+    use pyo3::prelude::*;
+
+    guarded! {
+    /// Panics inside the panic guard, so the tests can check that a Rust panic reaches
+    /// Python as ``InternalError`` (a ``JourneyError``), not as pyo3's ``PanicException``.
+    /// Not part of the API.
+    #[pyfunction]
+    pub fn _panic_for_testing() -> PyResult<()> {
+        panic!("deliberate panic for testing")
+    }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    /// Every entry point is written inside `guarded!`: each `#[pymethods]` block and
+    /// each `#[pyfunction]`, with its doc comments and attributes, follows a
+    /// `guarded! {` line.
+    #[test]
+    fn every_entry_point_is_guarded() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+        let mut checked = 0;
+        for entry in std::fs::read_dir(&dir).expect("src/ is readable") {
+            let path = entry.expect("an entry of src/").path();
+            let text = std::fs::read_to_string(&path).expect("a source file");
+            let lines: Vec<&str> = text.lines().collect();
+            for (i, line) in lines.iter().enumerate() {
+                if !matches!(line.trim(), "#[pymethods]" | "#[pyfunction]") {
+                    continue;
+                }
+                let mut j = i;
+                while j > 0 && (lines[j - 1].trim().starts_with("///") || lines[j - 1].trim().starts_with("#[")) {
+                    j -= 1;
+                }
+                assert!(j > 0 && lines[j - 1].trim() == "guarded! {", "{}:{}: an entry point outside `guarded!`", path.display(), i + 1);
+                checked += 1;
+            }
+        }
+        assert!(checked >= 10, "found only {checked} entry points");
     }
 }

@@ -32,6 +32,7 @@ impl From<MapDocument> for PyMapDocument {
     }
 }
 
+guarded! {
 #[pymethods]
 impl PyMapDocument {
     /// Parses a document from JSON text.
@@ -181,6 +182,7 @@ impl PyMapDocument {
         format!("MapDocument(name={}, maps=[{}])", repr_str(py, &self.inner.name), ids.join(", "))
     }
 }
+}
 
 /// An ordered step of the relationship (awareness, consideration, purchase...).
 #[pyclass(name = "Phase", module = "journey_core", frozen, eq)]
@@ -195,6 +197,7 @@ impl From<Phase> for PyPhase {
     }
 }
 
+guarded! {
 #[pymethods]
 impl PyPhase {
     /// Unique id in the map, e.g. ``awareness``.
@@ -225,6 +228,7 @@ impl PyPhase {
         format!("Phase(id={}, name={})", repr_str(py, &self.inner.id), repr_str(py, &self.inner.name))
     }
 }
+}
 
 /// One problem found by validation.
 ///
@@ -248,12 +252,13 @@ impl std::fmt::Display for PyProblem {
     }
 }
 
+guarded! {
 #[pymethods]
 impl PyProblem {
     /// The kind of problem, a stable name: ``duplicate_id``, ``empty_field``,
     /// ``unknown_phase``, ``unknown_persona``, ``event_claimed_twice``,
-    /// ``unknown_reference``, ``empty_phase``, ``emotion_out_of_range`` or
-    /// ``invalid_waypoint``.
+    /// ``unknown_reference``, ``empty_phase``, ``emotion_out_of_range``,
+    /// ``invalid_waypoint`` or ``limit_exceeded``.
     #[getter]
     fn kind(&self) -> &'static str {
         self.inner.kind.as_str()
@@ -280,4 +285,5 @@ impl PyProblem {
         let r = |s: &str| repr_str(py, s);
         format!("Problem(kind={}, path={}, message={})", r(self.inner.kind.as_str()), r(&self.inner.path), r(&self.inner.message))
     }
+}
 }

@@ -6,6 +6,7 @@ use pyo3::prelude::*;
 use crate::error::py_err;
 use crate::map::PyPhase;
 
+guarded! {
 /// The names of the ready-made phase presets: ``funnel`` (awareness, interest,
 /// consideration, action, usage, advocacy) and ``relationship`` (connect, orient,
 /// interact, expand, refer).
@@ -13,7 +14,9 @@ use crate::map::PyPhase;
 pub fn presets() -> Vec<&'static str> {
     Preset::ALL.iter().map(|p| p.name()).collect()
 }
+}
 
+guarded! {
 /// The phases of a preset, in journey order.
 ///
 /// Args:
@@ -28,4 +31,5 @@ pub fn presets() -> Vec<&'static str> {
 pub fn preset_phases(name: &str) -> PyResult<Vec<PyPhase>> {
     let preset = Preset::from_name(name).ok_or_else(|| py_err(Error::NotFound { what: "preset", id: name.to_owned() }))?;
     Ok(preset.phases().into_iter().map(PyPhase::from).collect())
+}
 }

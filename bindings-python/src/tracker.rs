@@ -112,6 +112,7 @@ mod clocks {
         }
     }
 
+    guarded! {
     /// Stops every clock and waits for them; registered with `atexit`.
     #[pyfunction]
     pub fn stop_all(py: Python<'_>) {
@@ -128,6 +129,7 @@ mod clocks {
             }
         });
     }
+    }
 }
 
 /// Registers the stopping of every wall clock at interpreter exit.
@@ -139,13 +141,22 @@ pub fn register_atexit(m: &Bound<'_, PyModule>) -> PyResult<()> {
 
 /// The core's configuration from the keyword arguments shared by `Tracker` and
 /// `backtest`; what is not given keeps the core's default.
-fn config(map: Option<String>, recent_events: usize, interest_properties: Option<Vec<String>>, identity: Option<&Bound<'_, PyAny>>) -> PyResult<TrackerConfig> {
+fn config(
+    map: Option<String>,
+    recent_events: usize,
+    interest_properties: Option<Vec<String>>,
+    identity: Option<&Bound<'_, PyAny>>,
+    limits: Option<&Bound<'_, PyAny>>,
+) -> PyResult<TrackerConfig> {
     let mut config = TrackerConfig { map, recent_events, ..TrackerConfig::default() };
     if let Some(properties) = interest_properties {
         config.interest_properties = properties;
     }
     if let Some(rules) = identity {
         config.identity = identity::rules(rules)?;
+    }
+    if let Some(limits) = limits {
+        config.limits = convert::deserialize(Value::Object(convert::dict_from_py(limits, "limits")?), "limits")?;
     }
     Ok(config)
 }
@@ -170,10 +181,10 @@ fn filter(filter: Option<&Bound<'_, PyAny>>, criteria: Option<&Bound<'_, PyDict>
 /// Tracks interactions against one journey map: one journey per customer across
 /// channels and identity keys, waypoints fired as actions, customer context out.
 ///
-/// Events are dicts in the core's JSON form::
+/// Events are dicts in the core's JSON form:
 ///
-///     tracker.track({"ts": 1736121762854513, "keys": ["session:8f3a"],
-///                    "event": "add_to_cart", "channel": "web"})
+/// >>> tracker.track({"ts": 1736121762854513, "keys": ["session:8f3a"],
+/// ...                "event": "add_to_cart", "channel": "web"})
 ///
 /// ``ts`` is an ``int`` of microseconds since the Unix epoch, UTC, or an aware
 /// ``datetime``; a naive ``datetime`` is refused (:class:`BadEventError`), since it
@@ -203,12 +214,17 @@ fn filter(filter: Option<&Bound<'_, PyAny>>, criteria: Option<&Bound<'_, PyDict>
 ///         ``device``, ``cookie``, ``social`` anonymous; ``email``, ``phone``,
 ///         ``loyalty`` identified; ``customer`` authenticated and at most one per
 ///         profile). ``None`` for the defaults.
+///     limits: Limits on untrusted input, ``{"event_name_len": 256, "batch_size":
+///         10000, ...}``; a limit left out keeps its default. Each is described in the
+///         Rust docs of ``journey_core::limits``; an event or batch over one raises
+///         :class:`LimitError`, a map over one :class:`ValidationError`. ``None`` for the
+///         defaults.
 ///
 /// Raises:
-///     ValidationError: The document has problems.
+///     ValidationError: The document has problems, or is larger than ``limits`` allow.
 ///     NotFoundError: No map has the id ``map``.
-///     ParseError: ``identity`` is malformed; ``path`` names the bad element, e.g.
-///         ``identity.levels.email``.
+///     ParseError: ``identity`` or ``limits`` is malformed; ``path`` names the bad
+///         element, e.g. ``identity.levels.email`` or ``limits.batch_size``.
 #[pyclass(name = "Tracker", module = "journey_core", frozen)]
 pub struct PyTracker {
     /// `None` once closed.
@@ -238,10 +254,11 @@ impl Drop for PyTracker {
     }
 }
 
+guarded! {
 #[pymethods]
 impl PyTracker {
     #[new]
-    #[pyo3(signature = (doc, *, map = None, recent_events = 20, interest_properties = None, identity = None))]
+    #[pyo3(signature = (doc, *, map = None, recent_events = 20, interest_properties = None, identity = None, limits = None))]
     fn new(
         py: Python<'_>,
         doc: &Bound<'_, PyMapDocument>,
@@ -249,10 +266,11 @@ impl PyTracker {
         recent_events: usize,
         interest_properties: Option<Vec<String>>,
         identity: Option<&Bound<'_, PyAny>>,
+        limits: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<Self> {
         // The store is in memory for now; a `path` keyword (a SQLite file) joins these
         // arguments when the core's SQLite store lands.
-        let config = config(map, recent_events, interest_properties, identity)?;
+        let config = config(map, recent_events, interest_properties, identity, limits)?;
         let doc: &MapDocument = &doc.get().inner;
         let tracker = py.detach(|| Tracker::new(doc, config)).map_err(py_err)?;
         let map_id = tracker.resolver().map().id.clone();
@@ -271,6 +289,8 @@ impl PyTracker {
     ///     waypoints).
     ///
     /// Raises:
+    ///     LimitError: The event is larger than the tracker's ``limits`` allow;
+    ///         ``limit``, ``value`` and ``field`` say how. Nothing is stored.
     ///     BadEventError: The event is malformed (a missing or unknown field, a bad key,
     ///         an empty name, a rating out of range, a naive datetime); ``field`` names
     ///         it. Nothing is stored.
@@ -294,6 +314,8 @@ impl PyTracker {
     ///     What tracking each event did, in order (see :meth:`track`).
     ///
     /// Raises:
+    ///     LimitError: The batch, or an event of it, is larger than ``limits`` allow;
+    ///         ``index`` is the event's position. Nothing of the batch is applied.
     ///     BadEventError: An event is malformed; ``index`` is its position and ``field``
     ///         the field at fault. Nothing of the batch is applied.
     ///     TypeError: An event is not a dict, or holds a value with no JSON form (the
@@ -694,15 +716,17 @@ impl PyTracker {
     /// Closes the tracker; an exception raised in the block propagates.
     #[pyo3(signature = (_exc_type, _exc_value, _traceback, /))]
     fn __exit__(&self, py: Python<'_>, _exc_type: &Bound<'_, PyAny>, _exc_value: &Bound<'_, PyAny>, _traceback: &Bound<'_, PyAny>) {
-        self.close(py);
+        self.close(py)?;
     }
 
     fn __repr__(&self, py: Python<'_>) -> String {
-        let closed = if self.closed() { ", closed" } else { "" };
+        let closed = if self.closed()? { ", closed" } else { "" };
         format!("Tracker(map={}{closed})", repr_str(py, &self.map_id))
     }
 }
+}
 
+guarded! {
 /// Replays a historical log through a map's waypoints in event time, in arrival order,
 /// on a fresh in-memory tracker, and returns every action that would have fired. It is
 /// the code path of live tracking, so the result is exactly what a :class:`Tracker`
@@ -718,11 +742,14 @@ impl PyTracker {
 ///     recent_events: As for :class:`Tracker`.
 ///     interest_properties: As for :class:`Tracker`.
 ///     identity: As for :class:`Tracker`.
+///     limits: As for :class:`Tracker`.
 ///
 /// Returns:
 ///     The actions, in the order they fired.
 ///
 /// Raises:
+///     LimitError: The batch, or an event of it, is larger than ``limits`` allow;
+///         ``index`` is the event's position. Nothing of the batch is applied.
 ///     BadEventError: An event is malformed; ``index`` is its position in ``events``.
 ///         Nothing is replayed.
 ///     ValidationError: The document has problems.
@@ -732,7 +759,7 @@ impl PyTracker {
 ///         ``datetime``.
 ///     ValueError: ``until`` is a naive ``datetime``.
 #[pyfunction]
-#[pyo3(signature = (doc, events, until = None, *, map = None, recent_events = 20, interest_properties = None, identity = None))]
+#[pyo3(signature = (doc, events, until = None, *, map = None, recent_events = 20, interest_properties = None, identity = None, limits = None))]
 #[allow(clippy::too_many_arguments)]
 pub fn backtest<'py>(
     py: Python<'py>,
@@ -743,13 +770,15 @@ pub fn backtest<'py>(
     recent_events: usize,
     interest_properties: Option<Vec<String>>,
     identity: Option<&Bound<'py, PyAny>>,
+    limits: Option<&Bound<'py, PyAny>>,
 ) -> PyResult<Bound<'py, PyAny>> {
-    let config = config(map, recent_events, interest_properties, identity)?;
+    let config = config(map, recent_events, interest_properties, identity, limits)?;
     let events = event::events_from_py(events)?;
     let until = until.map(|u| time::micros_from_py(u, "until")).transpose()?;
     let doc: &MapDocument = &doc.get().inner;
     let actions = py.detach(|| journey_core::backtest(doc, config, events, until)).map_err(py_err)?;
     convert::serialize_to_py(py, &actions)
+}
 }
 
 #[cfg(test)]

@@ -17,8 +17,10 @@ from journey_core import (
     ClosedError,
     ConflictError,
     EmotionError,
+    InternalError,
     JourneyError,
     JourneyIOError,
+    LimitError,
     MapDocument,
     NotFoundError,
     ParseError,
@@ -41,6 +43,8 @@ ALL_CLASSES: dict[str, type[JourneyError]] = {
     "closed": ClosedError,
     "not_found": NotFoundError,
     "io": JourneyIOError,
+    "limit": LimitError,
+    "internal": InternalError,
 }
 
 
@@ -51,6 +55,7 @@ def test_exception_tree() -> None:
     assert issubclass(JourneyError, Exception)
     assert issubclass(EmotionError, ValueError)
     assert issubclass(BadEventError, ValueError)
+    assert issubclass(LimitError, ValueError)
     assert issubclass(JourneyIOError, OSError)
     classes: list[type[JourneyError]] = [JourneyError, *ALL_CLASSES.values()]
     for cls in classes:

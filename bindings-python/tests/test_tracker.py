@@ -107,12 +107,28 @@ def test_constructor_defaults(shop: MapDocument) -> None:
         },
         "recent_events": 20,
         "interest_properties": ["topic", "product", "category"],
+        "limits": {
+            "key_len": 256,
+            "event_name_len": 256,
+            "keys_per_event": 32,
+            "properties_per_event": 256,
+            "property_name_len": 256,
+            "property_value_len": 65536,
+            "property_depth": 32,
+            "batch_size": 10000,
+            "keys_per_profile": 1000,
+            "map_phases": 100,
+            "map_touchpoints": 2000,
+            "map_waypoints": 500,
+            "condition_depth": 32,
+            "condition_nodes": 1000,
+        },
     }
     assert t.clock is None
     assert not t.closed
     assert repr(t) == "Tracker(map='shop')"
     assert str(inspect.signature(Tracker)) == (
-        "(doc, *, map=None, recent_events=20, interest_properties=None, identity=None)"
+        "(doc, *, map=None, recent_events=20, interest_properties=None, identity=None, limits=None)"
     )
     t.close()
 

@@ -1,12 +1,18 @@
 //! journey-core quickstart: load the example maps, validate them, print a summary and
-//! draw each map as SVG and Mermaid.
+//! draw each map as SVG and Mermaid; track an anonymous visitor on a SQLite file (the
+//! anonymous-cart waypoint fires, the phone number left in the callback form stitches the
+//! journey, the file is reopened and the journey is still there); then check the shop map
+//! against a month of example events (reach, funnel, gray areas and the hypothesis report).
 //!
 //! Run from the repository root: `cargo run --example quickstart` (files land in `out/`,
 //! or in the folder given as the first argument).
 
 use std::path::{Path, PathBuf};
 
-use journey_core::{MapDocument, render};
+use std::sync::Arc;
+
+use journey_core::store::SqliteStore;
+use journey_core::{Event, IdentityKey, MapDocument, Tracker, TrackerConfig, render};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..").canonicalize()?;
@@ -41,5 +47,45 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             println!("    drawn: {} and {}", svg.display(), mmd.display());
         }
     }
+    // Tracking, durably: a SQLite file is the default store.
+    let shop = MapDocument::load(root.join("examples/maps/shop.json"))?;
+    let db = out.join("quickstart.sqlite");
+    for stale in ["", "-wal", "-shm"] {
+        let _ = std::fs::remove_file(format!("{}{stale}", db.display()));
+    }
+    let t0 = 1_736_154_000_000_000; // 2025-01-06T09:00:00Z, in microseconds
+    let minute = 60_000_000;
+    let session = IdentityKey::parse("session:7f3a")?;
+    let phone = IdentityKey::parse("phone:+34600000001")?;
+    println!("\nTracking on {}:", db.display());
+    {
+        let tracker = Tracker::with_store(&shop, TrackerConfig::default(), Arc::new(SqliteStore::open(&db)?))?;
+        let tracked = tracker.track_batch(vec![
+            Event::new(t0, session.clone(), "product_view", "web").with_property("product", "laptop-14"),
+            Event::new(t0 + minute, session.clone(), "add_to_cart", "web").with_property("cart_value", 899),
+            Event::new(t0 + 2 * minute, session.clone(), "remove_from_cart", "web"),
+            Event::new(t0 + 3 * minute, session.clone(), "callback_requested", "web").with_key(phone.clone()),
+        ])?;
+        for action in tracked.iter().flat_map(|t| &t.actions) {
+            println!("  waypoint {} {:?}: {} {}", action.waypoint, action.outcome, action.kind, serde_json::Value::Object((*action.payload).clone()));
+        }
+    }
+    let tracker = Tracker::with_store(&shop, TrackerConfig::default(), Arc::new(SqliteStore::open(&db)?))?;
+    let context = tracker.context(&phone)?.ok_or("the reopened file lost the profile")?;
+    println!(
+        "  reopened: {} is {:?}, keys {}, phase {}, {} events, {} action(s) waiting in the outbox",
+        phone,
+        context.level,
+        context.keys.iter().map(|k| k.as_str()).collect::<Vec<_>>().join(", "),
+        context.current_phase.as_deref().unwrap_or("-"),
+        context.events,
+        tracker.pending_actions(100)?.len()
+    );
+    println!("  route the callback to: {:?}", tracker.route(&phone)?.map(|r| r.queue));
+
+    // The map is a hypothesis: check it against real journeys (examples/data, the bench's
+    // small generated log).
+    println!();
+    println!("{}", journey_core::analytics::sample::report(&shop, root.join("examples/data"))?);
     Ok(())
 }

@@ -11,7 +11,8 @@
 //! ```
 //!
 //! A bad event is rejected with [`Error::BadEvent`], naming the field; in a batch, also the
-//! index of the bad event.
+//! index of the bad event. An event larger than the [`Limits`] allow is rejected with
+//! [`Error::Limit`], naming the limit, its maximum, the value found and the field.
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
@@ -19,10 +20,12 @@ use serde_json::{Map, Value};
 use crate::emotion::Rating;
 use crate::error::{Error, Result};
 use crate::identity::IdentityKey;
+use crate::limits::{Limits, json_depth, json_len, json_measure};
 use crate::time::Micros;
 use crate::vocabulary::{Channel, Department};
 
-/// The longest raw event name accepted, in bytes.
+/// The longest raw event name accepted by default, in bytes (the default of
+/// [`Limits::event_name_len`]).
 pub const MAX_NAME_LEN: usize = 256;
 
 /// One interaction, as reported by a channel.
@@ -79,18 +82,21 @@ impl Event {
         self
     }
 
-    /// Parses one event from JSON; errors name the field.
+    /// Parses one event from JSON; errors name the field. Checks what
+    /// [`Event::check_with`] checks except the size [`Limits`], which are the consumer's
+    /// (a tracker applies its own); call [`Event::check_with`] for them.
     pub fn from_json(text: &str) -> Result<Self> {
         let de = &mut serde_json::Deserializer::from_str(text);
         let event: Event = serde_path_to_error::deserialize(de).map_err(|e| bad(None, &e.path().to_string(), e.inner().to_string()))?;
-        event.check()?;
+        event.check_with(&Limits::unlimited())?;
         Ok(event)
     }
 
-    /// Parses an event from a JSON value; errors name the field.
+    /// Parses an event from a JSON value; errors name the field. Like [`Event::from_json`],
+    /// the size [`Limits`] are left to the consumer.
     pub fn from_value(value: Value) -> Result<Self> {
         let event: Event = serde_path_to_error::deserialize(value).map_err(|e| bad(None, &e.path().to_string(), e.inner().to_string()))?;
-        event.check()?;
+        event.check_with(&Limits::unlimited())?;
         Ok(event)
     }
 
@@ -99,25 +105,50 @@ impl Event {
         serde_json::to_string(self).expect("an event always serialises")
     }
 
-    /// Checks what the types cannot: at least one key, a non-empty name within
-    /// [`MAX_NAME_LEN`], a rating within its scale, a non-negative time.
+    /// Checks what the types cannot, under the default [`Limits`]: see [`Event::check_with`].
     pub fn check(&self) -> Result<()> {
+        self.check_with(&Limits::default())
+    }
+
+    /// Checks what the types cannot: at least one key, a non-empty name and channel, a
+    /// rating within its scale ([`Error::BadEvent`]); and the sizes the `limits` bound:
+    /// keys per event and their length, the length of the name, channel and department,
+    /// the number of properties, the length of their names, the size and nesting depth of
+    /// their values ([`Error::Limit`]).
+    pub fn check_with(&self, limits: &Limits) -> Result<()> {
         if self.keys.is_empty() {
             return Err(bad(None, "keys", "an event needs at least one identity key".into()));
+        }
+        if self.keys.len() > limits.keys_per_event {
+            return Err(Error::limit("keys_per_event", limits.keys_per_event, self.keys.len(), "keys"));
+        }
+        for (i, key) in self.keys.iter().enumerate() {
+            if key.as_str().len() > limits.key_len {
+                return Err(Error::limit("key_len", limits.key_len, key.as_str().len(), format!("keys[{i}]")));
+            }
+        }
+        if self.name.len() > limits.event_name_len {
+            return Err(Error::limit("event_name_len", limits.event_name_len, self.name.len(), "event"));
         }
         if self.name.trim().is_empty() {
             return Err(bad(None, "event", "the event name must not be empty".into()));
         }
-        if self.name.len() > MAX_NAME_LEN {
-            return Err(bad(None, "event", format!("the event name is {} bytes long, longer than the limit of {MAX_NAME_LEN}", self.name.len())));
+        let channel = self.channel.as_str();
+        if channel.len() > limits.event_name_len {
+            return Err(Error::limit("event_name_len", limits.event_name_len, channel.len(), "channel"));
         }
-        if self.channel.as_str().is_empty() {
+        if channel.is_empty() {
             return Err(bad(None, "channel", "the channel must not be empty".into()));
+        }
+        if let Some(department) = &self.department
+            && department.as_str().len() > limits.event_name_len
+        {
+            return Err(Error::limit("event_name_len", limits.event_name_len, department.as_str().len(), "department"));
         }
         if let Some(rating) = &self.rating {
             rating.normalize().map_err(|e| bad(None, "rating", e.to_string()))?;
         }
-        Ok(())
+        check_properties(&self.properties, limits)
     }
 
     /// The normalised emotion of its rating, if rated.
@@ -126,10 +157,54 @@ impl Event {
     }
 }
 
-/// Checks a whole batch before anything of it is applied; the error names the index.
+/// The property checks of [`Event::check_with`]: how many, how long their names, how
+/// deep and how large their values.
+fn check_properties(properties: &Map<String, Value>, limits: &Limits) -> Result<()> {
+    if properties.len() > limits.properties_per_event {
+        return Err(Error::limit("properties_per_event", limits.properties_per_event, properties.len(), "properties"));
+    }
+    let unbounded = limits.property_depth == usize::MAX && limits.property_value_len == usize::MAX;
+    for (name, value) in properties {
+        if name.len() > limits.property_name_len {
+            return Err(Error::limit("property_name_len", limits.property_name_len, name.len(), "properties"));
+        }
+        // `properties` itself is the first level; depth and size are measured in one
+        // pass, which stops below the depth limit (the exact depth is counted only then).
+        let field = || format!("properties.{name}");
+        if unbounded {
+            continue;
+        }
+        if limits.property_depth == 0 {
+            return Err(Error::limit("property_depth", 0, 1 + json_depth(value, usize::MAX), field()));
+        }
+        match json_measure(value, limits.property_depth.saturating_sub(1)) {
+            // The bound may count numbers long: measure exactly before refusing.
+            Some((_, bound)) if bound > limits.property_value_len => {
+                let len = json_len(value);
+                if len > limits.property_value_len {
+                    return Err(Error::limit("property_value_len", limits.property_value_len, len, field()));
+                }
+            }
+            Some(_) => {}
+            None => return Err(Error::limit("property_depth", limits.property_depth, 1 + json_depth(value, usize::MAX), field())),
+        }
+    }
+    Ok(())
+}
+
+/// Checks a whole batch under the default [`Limits`]: see [`check_batch_with`].
 pub fn check_batch(events: &[Event]) -> Result<()> {
+    check_batch_with(events, &Limits::default())
+}
+
+/// Checks a whole batch before anything of it is applied: its size, then each event
+/// ([`Event::check_with`]); an event's error names its index.
+pub fn check_batch_with(events: &[Event], limits: &Limits) -> Result<()> {
+    if events.len() > limits.batch_size {
+        return Err(Error::limit("batch_size", limits.batch_size, events.len(), "events"));
+    }
     for (i, event) in events.iter().enumerate() {
-        event.check().map_err(|e| e.at_index(i))?;
+        event.check_with(limits).map_err(|e| e.at_index(i))?;
     }
     Ok(())
 }

@@ -32,15 +32,18 @@ impl IdentityLevel {
 use std::collections::BTreeMap;
 use std::fmt;
 
-/// The longest identity key accepted, in bytes.
-pub const MAX_KEY_LEN: usize = 256;
+/// The longest identity key [`IdentityKey::parse`] accepts at all, in bytes. The
+/// configurable limit, checked when an event is tracked, is
+/// [`Limits::key_len`](crate::Limits::key_len) (256 by default).
+pub const MAX_KEY_LEN: usize = 1024;
 
 /// A typed identity key, `kind:value` (`session:8f3a`, `email:ana@example.com`,
 /// `phone:+34600000000`, `customer:0012345`).
 ///
 /// The kind is lowercase ASCII letters, digits and `_`, starting with a letter; the value
 /// is any non-empty text without control characters. The whole key is at most
-/// [`MAX_KEY_LEN`] bytes.
+/// [`MAX_KEY_LEN`] bytes (and a tracker refuses keys longer than its
+/// [`Limits::key_len`](crate::Limits::key_len)).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
 #[serde(transparent)]
 pub struct IdentityKey(String);
@@ -49,7 +52,7 @@ impl IdentityKey {
     /// Parses and checks a key; the error says what is wrong with it.
     pub fn parse(text: &str) -> Result<Self, String> {
         if text.len() > MAX_KEY_LEN {
-            return Err(format!("identity key is {} bytes long, longer than the limit of {MAX_KEY_LEN}", text.len()));
+            return Err(format!("identity key is {} bytes long, longer than the most accepted, {MAX_KEY_LEN}", text.len()));
         }
         let Some((kind, value)) = text.split_once(':') else {
             return Err(format!("identity key {text:?} is not of the form kind:value (e.g. session:abc, email:ana@example.com)"));
@@ -169,7 +172,8 @@ mod tests {
         for bad in ["", "nokind", ":x", "Email:x", "1x:y", "session:", "session:a\nb"] {
             assert!(IdentityKey::parse(bad).is_err(), "{bad:?}");
         }
-        assert!(IdentityKey::parse(&format!("s:{}", "x".repeat(MAX_KEY_LEN))).is_err());
+        assert!(IdentityKey::parse(&format!("s:{}", "x".repeat(MAX_KEY_LEN - 2))).is_ok());
+        assert!(IdentityKey::parse(&format!("s:{}", "x".repeat(MAX_KEY_LEN - 1))).is_err());
     }
 
     #[test]

@@ -203,7 +203,8 @@ pub struct Conflict {
     pub ts: Micros,
     /// The event that carried both keys, if any.
     pub event_seq: Option<u64>,
-    /// The key kind whose limit would be broken.
+    /// The key kind whose limit would be broken; `*` for
+    /// [`Limits::keys_per_profile`](crate::Limits::keys_per_profile), which counts keys of all kinds.
     pub kind: String,
     /// The limit.
     pub limit: usize,

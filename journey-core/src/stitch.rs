@@ -7,15 +7,18 @@
 //! deadlines and caps). A link that would break an identity limit (by default, two
 //! `customer:` keys in one profile) is refused and recorded as a [`Conflict`]; the event
 //! still lands on the anchor's profile. So a shared device or session never merges two
-//! authenticated customers.
+//! authenticated customers. The same holds for [`Limits::keys_per_profile`], the most keys
+//! of all kinds one profile may hold (1 000 by default), so one shared device cannot pull
+//! thousands of customers into one profile: its conflict has the kind `*`.
 //!
-//! Every link in effect is kept as an edge, and [`unlink`] removes one and splits the
+//! Every link in effect is kept as an edge, and [`Tracker::unlink`](crate::Tracker::unlink) removes one and splits the
 //! profile back along the remaining links.
 
 use std::collections::{BTreeSet, VecDeque};
 
 use crate::error::{Error, Result};
 use crate::identity::{IdentityKey, IdentityRules};
+use crate::limits::Limits;
 use crate::profile::{Conflict, LinkEntry, LinkOutcome, ProfileId, ProfileState, TrackedEvent};
 use crate::store::Tx;
 use crate::time::Micros;
@@ -28,7 +31,7 @@ pub(crate) struct Origin {
 }
 
 /// Finds (or creates) the profile the keys land on, linking the others to it.
-pub(crate) fn resolve(tx: &mut dyn Tx, rules: &IdentityRules, keys: &[IdentityKey], origin: Origin) -> Result<ProfileId> {
+pub(crate) fn resolve(tx: &mut dyn Tx, rules: &IdentityRules, limits: &Limits, keys: &[IdentityKey], origin: Origin) -> Result<ProfileId> {
     let anchor = anchor_of(tx, rules, keys)?;
     let mut profile = match tx.key_profile(&keys[anchor])? {
         Some(id) => id,
@@ -36,14 +39,27 @@ pub(crate) fn resolve(tx: &mut dyn Tx, rules: &IdentityRules, keys: &[IdentityKe
     };
     for (i, key) in keys.iter().enumerate() {
         if i != anchor && !keys[..i].contains(key) {
-            profile = link_into(tx, rules, &keys[anchor], profile, key, origin)?.1;
+            profile = link_into(tx, rules, limits, &keys[anchor], profile, key, origin)?.1;
         }
     }
     Ok(profile)
 }
 
 /// Links two keys explicitly (a login, a CRM match); returns what happened and the profile.
-pub(crate) fn link(tx: &mut dyn Tx, rules: &IdentityRules, a: &IdentityKey, b: &IdentityKey, origin: Origin) -> Result<(LinkOutcome, ProfileId)> {
+/// A key longer than [`Limits::key_len`] is refused with [`Error::Limit`] (field `a` or `b`).
+pub(crate) fn link(
+    tx: &mut dyn Tx,
+    rules: &IdentityRules,
+    limits: &Limits,
+    a: &IdentityKey,
+    b: &IdentityKey,
+    origin: Origin,
+) -> Result<(LinkOutcome, ProfileId)> {
+    for (field, key) in [("a", a), ("b", b)] {
+        if key.as_str().len() > limits.key_len {
+            return Err(Error::limit("key_len", limits.key_len, key.as_str().len(), field));
+        }
+    }
     let profile = match tx.key_profile(a)? {
         Some(id) => id,
         None => create(tx, rules, a)?,
@@ -51,7 +67,7 @@ pub(crate) fn link(tx: &mut dyn Tx, rules: &IdentityRules, a: &IdentityKey, b: &
     if a == b {
         return Ok((LinkOutcome::Already, profile));
     }
-    link_into(tx, rules, a, profile, b, origin)
+    link_into(tx, rules, limits, a, profile, b, origin)
 }
 
 fn anchor_of(tx: &dyn Tx, rules: &IdentityRules, keys: &[IdentityKey]) -> Result<usize> {
@@ -80,6 +96,7 @@ fn create(tx: &mut dyn Tx, rules: &IdentityRules, key: &IdentityKey) -> Result<P
 fn link_into(
     tx: &mut dyn Tx,
     rules: &IdentityRules,
+    limits: &Limits,
     anchor: &IdentityKey,
     profile: ProfileId,
     key: &IdentityKey,
@@ -104,7 +121,7 @@ fn link_into(
         Some(other) => {
             let mut union = tx.keys_of(profile)?;
             union.extend(tx.keys_of(other)?);
-            if let Some(v) = rules.violation(&union) {
+            if let Some(v) = violation(rules, limits, &union) {
                 refuse(tx, anchor, key, origin, v)?;
                 return Ok((LinkOutcome::Refused, profile));
             }
@@ -116,7 +133,7 @@ fn link_into(
         None => {
             let mut union = tx.keys_of(profile)?;
             union.push(key.clone());
-            if let Some(v) = rules.violation(&union) {
+            if let Some(v) = violation(rules, limits, &union) {
                 refuse(tx, anchor, key, origin, v)?;
                 return Ok((LinkOutcome::Refused, profile));
             }
@@ -130,8 +147,18 @@ fn link_into(
     }
 }
 
+/// The first limit the keys of a would-be profile break: an identity rule's
+/// `(kind, limit, count)`, else `("*", keys_per_profile, count)`.
+fn violation(rules: &IdentityRules, limits: &Limits, union: &[IdentityKey]) -> Option<(String, usize, usize)> {
+    rules.violation(union).or_else(|| (union.len() > limits.keys_per_profile).then(|| ("*".to_string(), limits.keys_per_profile, union.len())))
+}
+
 fn refuse(tx: &mut dyn Tx, anchor: &IdentityKey, key: &IdentityKey, origin: Origin, (kind, limit, n): (String, usize, usize)) -> Result<()> {
-    let message = format!("linking {key} to the profile of {anchor} would give it {n} `{kind}` keys (limit {limit})");
+    let message = if kind == "*" {
+        format!("linking {key} to the profile of {anchor} would give it {n} keys (limit `keys_per_profile` {limit})")
+    } else {
+        format!("linking {key} to the profile of {anchor} would give it {n} `{kind}` keys (limit {limit})")
+    };
     tx.add_conflict(&Conflict { key: anchor.clone(), other: key.clone(), ts: origin.ts, event_seq: origin.event_seq, kind, limit, message })
 }
 

@@ -24,8 +24,9 @@ use serde_json::{Map, Value};
 
 use crate::condition::{Compiled, Subject};
 use crate::error::{Error, Result};
-use crate::event::{Event, check_batch};
+use crate::event::{Event, check_batch_with};
 use crate::identity::{IdentityKey, IdentityLevel, IdentityRules};
+use crate::limits::Limits;
 use crate::map::MapDocument;
 use crate::outbox::{ActionRecord, Explanation, Outcome};
 use crate::profile::{Conflict, EventRef, LinkEntry, LinkOutcome, ProfileId, ProfileState, TrackedEvent};
@@ -48,6 +49,8 @@ pub struct TrackerConfig {
     /// Event properties whose values count as interests in customer context (e.g. the
     /// topic a customer read about).
     pub interest_properties: Vec<String>,
+    /// Limits on the size of events, batches, profiles and the map (see [`Limits`]).
+    pub limits: Limits,
 }
 
 impl Default for TrackerConfig {
@@ -57,6 +60,7 @@ impl Default for TrackerConfig {
             identity: IdentityRules::default(),
             recent_events: 20,
             interest_properties: vec!["topic".into(), "product".into(), "category".into()],
+            limits: Limits::default(),
         }
     }
 }
@@ -232,12 +236,9 @@ impl Tracker {
     /// A tracker over any store. The document is validated and its waypoints compiled
     /// first: an invalid map is refused with every problem and its path.
     pub fn with_store(doc: &MapDocument, config: TrackerConfig, store: Arc<dyn Store>) -> Result<Self> {
-        doc.validate()?;
-        let index = match &config.map {
-            Some(id) => doc.maps.iter().position(|m| &m.id == id).ok_or_else(|| Error::NotFound { what: "map", id: id.clone() })?,
-            None => 0,
-        };
-        let map = doc.select(Some(&doc.maps.get(index).map(|m| m.id.clone()).unwrap_or_default()))?;
+        doc.validate_with(&config.limits)?;
+        let map = doc.select(config.map.as_deref())?;
+        let index = doc.maps.iter().position(|m| std::ptr::eq(m, map)).unwrap_or(0);
         let at = |i: usize, field: &str| format!("maps[{index}].waypoints[{i}].{field}");
         let mut waypoints = Vec::new();
         for (i, w) in map.waypoints.iter().enumerate() {
@@ -328,7 +329,7 @@ impl Tracker {
 
     /// Tracks one event. A bad event is refused ([`Error::BadEvent`]) and nothing is stored.
     pub fn track(&self, event: Event) -> Result<Tracked> {
-        event.check()?;
+        event.check_with(&self.config.limits)?;
         self.open()?;
         let mut event = Some(event);
         let mut result = None;
@@ -345,7 +346,7 @@ impl Tracker {
     /// Tracks a batch in one transaction. If any event is bad the whole batch is refused
     /// with the index of the bad one, and nothing of it is applied.
     pub fn track_batch(&self, events: Vec<Event>) -> Result<Vec<Tracked>> {
-        check_batch(&events)?;
+        check_batch_with(&events, &self.config.limits)?;
         self.apply(events)
     }
 
@@ -368,7 +369,7 @@ impl Tracker {
         let mut actions = Vec::new();
         self.fire_due(tx, event.ts, &mut actions)?;
         let seq = tx.next_seq()?;
-        let profile = stitch::resolve(tx, &self.config.identity, &event.keys, Origin { ts: event.ts, event_seq: Some(seq) })?;
+        let profile = stitch::resolve(tx, &self.config.identity, &self.config.limits, &event.keys, Origin { ts: event.ts, event_seq: Some(seq) })?;
         let resolved = self.resolver.resolve(&event.name);
         let mut state = tx.profile(profile)?.ok_or_else(|| Error::Storage { message: format!("profile {profile} vanished"), source: None })?;
         state.add((event.ts, seq), resolved.phase, event.emotion());
@@ -535,7 +536,7 @@ impl Tracker {
         self.open()?;
         let mut outcome = LinkOutcome::Already;
         self.store.write(&mut |tx| {
-            outcome = stitch::link(tx, &self.config.identity, a, b, Origin { ts, event_seq: None })?.0;
+            outcome = stitch::link(tx, &self.config.identity, &self.config.limits, a, b, Origin { ts, event_seq: None })?.0;
             Ok(())
         })?;
         Ok(outcome)
@@ -801,7 +802,7 @@ impl Tracker {
 pub fn backtest(doc: &MapDocument, config: TrackerConfig, events: Vec<Event>, until: Option<Micros>) -> Result<Vec<ActionRecord>> {
     let tracker = Tracker::new(doc, config)?;
     let mut actions = Vec::new();
-    for chunk in events.chunks(1024) {
+    for chunk in events.chunks(tracker.config().limits.batch_size.clamp(1, 1024)) {
         for t in tracker.track_batch(chunk.to_vec())? {
             actions.extend(t.actions);
         }
@@ -916,4 +917,33 @@ impl Drop for Ticker {
 /// The system time in microseconds since the Unix epoch.
 pub fn now_micros() -> Micros {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_micros() as Micros)
+}
+
+/// Privacy and retention, over any store.
+impl Tracker {
+    /// The right to be forgotten: removes the profile of `key` with its events, keys,
+    /// links, conflicts, deadlines, caps, persona, attributes and pending actions, and
+    /// removes its keys from events of other profiles, in one transaction. `None` when
+    /// the key is unknown.
+    pub fn forget(&self, key: &IdentityKey) -> Result<Option<crate::store::Forgotten>> {
+        self.open()?;
+        let mut forgotten = None;
+        self.store.write(&mut |tx| {
+            forgotten = crate::store::forget(tx, key)?;
+            Ok(())
+        })?;
+        Ok(forgotten)
+    }
+
+    /// Retention: deletes every event older than `before` (event time), in one
+    /// transaction; returns how many. Profile summaries, keys and links stay.
+    pub fn delete_before(&self, before: Micros) -> Result<u64> {
+        self.open()?;
+        let mut deleted = 0;
+        self.store.write(&mut |tx| {
+            deleted = tx.delete_events_before(before)?;
+            Ok(())
+        })?;
+        Ok(deleted)
+    }
 }

@@ -4,11 +4,12 @@
 //! in a stable order (per list: duplicate ids first, then each element in document order),
 //! so the output can be compared in tests.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::fmt;
 
 use serde::Serialize;
 
+use crate::limits::{Limits, describe};
 use crate::map::{JourneyMap, MapDocument};
 use crate::waypoint::{Condition, Op, Waypoint};
 
@@ -36,6 +37,9 @@ pub enum ProblemKind {
     /// A waypoint or condition is inconsistent (`within` without `trigger`, an empty `all`,
     /// a comparison without a value...).
     InvalidWaypoint,
+    /// A map or a condition is larger than the [`Limits`] allow (too many phases,
+    /// touchpoints or waypoints, a condition nested too deep or with too many nodes).
+    LimitExceeded,
 }
 
 impl ProblemKind {
@@ -51,6 +55,7 @@ impl ProblemKind {
             ProblemKind::EmptyPhase => "empty_phase",
             ProblemKind::EmotionOutOfRange => "emotion_out_of_range",
             ProblemKind::InvalidWaypoint => "invalid_waypoint",
+            ProblemKind::LimitExceeded => "limit_exceeded",
         }
     }
 }
@@ -91,15 +96,31 @@ impl fmt::Display for ValidationErrors {
 }
 
 impl MapDocument {
-    /// Checks the document's meaning and returns every problem at once, or `Ok`.
+    /// Checks the document's meaning, under the default [`Limits`], and returns every
+    /// problem at once, or `Ok`.
     pub fn validate(&self) -> Result<(), ValidationErrors> {
-        let problems = self.problems();
+        self.validate_with(&Limits::default())
+    }
+
+    /// Checks the document's meaning and its size under `limits` (phases, touchpoints and
+    /// waypoints per map, the depth and size of conditions), and returns every problem at
+    /// once, or `Ok`.
+    pub fn validate_with(&self, limits: &Limits) -> Result<(), ValidationErrors> {
+        let problems = self.problems_with(limits);
         if problems.is_empty() { Ok(()) } else { Err(ValidationErrors { problems }) }
     }
 
-    /// Every problem of the document, in a stable order; empty when valid.
+    /// Every problem of the document under the default [`Limits`], in a stable order;
+    /// empty when valid.
     pub fn problems(&self) -> Vec<Problem> {
-        let mut v = Validator::default();
+        self.problems_with(&Limits::default())
+    }
+
+    /// Every problem of the document under `limits`, in a stable order; empty when valid.
+    /// A map over a size limit is reported with [`ProblemKind::LimitExceeded`] and its
+    /// other checks are skipped; so is a condition over a limit.
+    pub fn problems_with(&self, limits: &Limits) -> Vec<Problem> {
+        let mut v = Validator { problems: Vec::new(), limits: *limits };
         v.unique("personas", self.personas.iter().map(|p| p.id.as_str()), "persona");
         for (i, persona) in self.personas.iter().enumerate() {
             let path = format!("personas[{i}]");
@@ -110,11 +131,12 @@ impl MapDocument {
             }
         }
         v.unique("maps", self.maps.iter().map(|m| m.id.as_str()), "map");
+        let personas: HashSet<&str> = self.personas.iter().map(|p| p.id.as_str()).collect();
         for (i, map) in self.maps.iter().enumerate() {
             let path = format!("maps[{i}]");
             v.non_empty(&path, "id", &map.id);
             v.non_empty(&path, "name", &map.name);
-            if self.persona(&map.persona).is_none() {
+            if !personas.contains(map.persona.as_str()) {
                 v.push(
                     ProblemKind::UnknownPersona,
                     format!("{path}.persona"),
@@ -127,9 +149,9 @@ impl MapDocument {
     }
 }
 
-#[derive(Default)]
 struct Validator {
     problems: Vec<Problem>,
+    limits: Limits,
 }
 
 impl Validator {
@@ -158,6 +180,21 @@ impl Validator {
     }
 
     fn map(&mut self, path: &str, map: &JourneyMap) {
+        let limits = self.limits;
+        let mut over = false;
+        for (limit, max, n, field) in [
+            ("map_phases", limits.map_phases, map.phases.len(), "phases"),
+            ("map_touchpoints", limits.map_touchpoints, map.touchpoints.len(), "touchpoints"),
+            ("map_waypoints", limits.map_waypoints, map.waypoints.len(), "waypoints"),
+        ] {
+            if n > max {
+                self.push(ProblemKind::LimitExceeded, format!("{path}.{field}"), format!("the map has {}", describe(limit, max, n)));
+                over = true;
+            }
+        }
+        if over {
+            return;
+        }
         if map.phases.is_empty() {
             self.push(ProblemKind::EmptyPhase, format!("{path}.phases"), "a map needs at least one phase".into());
         }
@@ -245,8 +282,36 @@ impl Validator {
     }
 
     fn condition(&mut self, path: &str, cond: &Condition, map: Option<&JourneyMap>) {
-        self.problems.extend(condition_problems(path, cond, map));
+        let (depth, nodes) = condition_size(cond);
+        let limits = self.limits;
+        let mut over = false;
+        for (limit, max, n) in [("condition_depth", limits.condition_depth, depth), ("condition_nodes", limits.condition_nodes, nodes)] {
+            if n > max {
+                self.push(ProblemKind::LimitExceeded, path.to_string(), format!("the condition is {}", describe(limit, max, n)));
+                over = true;
+            }
+        }
+        if !over {
+            self.problems.extend(condition_problems(path, cond, map));
+        }
     }
+}
+
+/// The depth of a condition (`{"event": "x"}` is 1 deep, `{"not": {"event": "x"}}` 2) and
+/// its number of nodes, counted without recursion.
+pub(crate) fn condition_size(cond: &Condition) -> (usize, usize) {
+    let (mut deepest, mut nodes) = (0, 0);
+    let mut stack = vec![(cond, 1)];
+    while let Some((c, depth)) = stack.pop() {
+        deepest = deepest.max(depth);
+        nodes += 1;
+        match c {
+            Condition::All(items) | Condition::Any(items) => stack.extend(items.iter().map(|i| (i, depth + 1))),
+            Condition::Not(inner) => stack.push((inner, depth + 1)),
+            _ => {}
+        }
+    }
+    (deepest, nodes)
 }
 
 /// Every problem of one condition at `path`, in walk order: empty `all` / `any`, bad

@@ -59,9 +59,17 @@ pub struct PropertyTest {
     pub name: String,
     /// The comparison.
     pub op: Op,
-    /// The value compared with; absent only for `exists`. For `in`, an array.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// The value compared with; absent only for `exists`. For `in`, an array. A JSON
+    /// `null` is a value (`{"name": "x", "op": "=", "value": null}` tests for null), not
+    /// an absent one.
+    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "present")]
     pub value: Option<Value>,
+}
+
+/// A field that is present is `Some`, even when it is `null`; an absent one is `None`
+/// (through `#[serde(default)]`).
+fn present<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Option<Value>, D::Error> {
+    Value::deserialize(deserializer).map(Some)
 }
 
 /// The comparison operators of [`PropertyTest`].

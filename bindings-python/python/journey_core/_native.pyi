@@ -14,6 +14,7 @@ from journey_core.types import (
     Context,
     Event,
     IdentityRules,
+    Limits,
     LinkEntry,
     LinkOutcome,
     ProfileFilter,
@@ -28,8 +29,10 @@ __all__ = [
     "ClosedError",
     "ConflictError",
     "EmotionError",
+    "InternalError",
     "JourneyError",
     "JourneyIOError",
+    "LimitError",
     "MapDocument",
     "NotFoundError",
     "ParseError",
@@ -219,8 +222,8 @@ class Problem:
     def kind(self) -> str:
         """The kind of problem, a stable name: ``duplicate_id``, ``empty_field``,
         ``unknown_phase``, ``unknown_persona``, ``event_claimed_twice``,
-        ``unknown_reference``, ``empty_phase``, ``emotion_out_of_range`` or
-        ``invalid_waypoint``.
+        ``unknown_reference``, ``empty_phase``, ``emotion_out_of_range``,
+        ``invalid_waypoint`` or ``limit_exceeded``.
         """
 
     @property
@@ -275,12 +278,17 @@ class Tracker:
             ``device``, ``cookie``, ``social`` anonymous; ``email``, ``phone``,
             ``loyalty`` identified; ``customer`` authenticated and at most one per
             profile). ``None`` for the defaults.
+        limits: Limits on untrusted input, ``{"event_name_len": 256, "batch_size":
+            10000, ...}``; a limit left out keeps its default. Each is described in the
+            Rust docs of ``journey_core::limits``; an event or batch over one raises
+            :class:`LimitError`, a map over one :class:`ValidationError`. ``None`` for the
+            defaults.
 
     Raises:
-        ValidationError: The document has problems.
+        ValidationError: The document has problems, or is larger than ``limits`` allow.
         NotFoundError: No map has the id ``map``.
-        ParseError: ``identity`` is malformed; ``path`` names the bad element, e.g.
-            ``identity.levels.email``.
+        ParseError: ``identity`` or ``limits`` is malformed; ``path`` names the bad
+            element, e.g. ``identity.levels.email`` or ``limits.batch_size``.
     """
 
     def __new__(
@@ -291,6 +299,7 @@ class Tracker:
         recent_events: int = 20,
         interest_properties: Sequence[str] | None = None,
         identity: IdentityRules | None = None,
+        limits: Limits | None = None,
     ) -> Tracker: ...
     def track(self, event: Event) -> Tracked:
         """Tracks one event.
@@ -305,6 +314,8 @@ class Tracker:
             waypoints).
 
         Raises:
+            LimitError: The event is larger than the tracker's ``limits`` allow;
+                ``limit``, ``value`` and ``field`` say how. Nothing is stored.
             BadEventError: The event is malformed (a missing or unknown field, a bad key,
                 an empty name, a rating out of range, a naive datetime); ``field`` names
                 it. Nothing is stored.
@@ -324,6 +335,8 @@ class Tracker:
             What tracking each event did, in order (see :meth:`track`).
 
         Raises:
+            LimitError: The batch, or an event of it, is larger than ``limits`` allow;
+                ``index`` is the event's position. Nothing of the batch is applied.
             BadEventError: An event is malformed; ``index`` is its position and ``field``
                 the field at fault. Nothing of the batch is applied.
             TypeError: An event is not a dict, or holds a value with no JSON form (the
@@ -623,6 +636,7 @@ def backtest(
     recent_events: int = 20,
     interest_properties: Sequence[str] | None = None,
     identity: IdentityRules | None = None,
+    limits: Limits | None = None,
 ) -> list[Action]:
     """Replays a historical log through a map's waypoints in event time, in arrival order,
     on a fresh in-memory tracker, and returns every action that would have fired. It is
@@ -639,11 +653,14 @@ def backtest(
         recent_events: As for :class:`Tracker`.
         interest_properties: As for :class:`Tracker`.
         identity: As for :class:`Tracker`.
+        limits: As for :class:`Tracker`.
 
     Returns:
         The actions, in the order they fired.
 
     Raises:
+        LimitError: The batch, or an event of it, is larger than ``limits`` allow;
+            ``index`` is the event's position. Nothing of the batch is applied.
         BadEventError: An event is malformed; ``index`` is its position in ``events``.
             Nothing is replayed.
         ValidationError: The document has problems.
@@ -704,9 +721,9 @@ class JourneyError(Exception):
 
     Attributes:
         kind: The error's kind, a stable short name: ``parse``, ``validation``,
-            ``emotion``, ``bad_event``, ``storage``, ``conflict``, ``closed``,
-            ``not_found`` or ``io`` (and, for errors of kinds this version of the binding
-            has no class for yet, their core name).
+            ``emotion``, ``bad_event``, ``limit``, ``storage``, ``conflict``, ``closed``,
+            ``not_found``, ``io`` or ``internal`` (and, for errors of kinds this version of
+            the binding has no class for yet, their core name).
     """
 
     kind: str
@@ -814,3 +831,34 @@ class JourneyIOError(JourneyError, OSError):
     """
 
     path: str
+
+class LimitError(JourneyError, ValueError):
+    """An input is larger than a limit allows (an event, a batch); nothing of it (or
+    of its batch) was applied. Also a :class:`ValueError`.
+
+    Attributes:
+        limit: The limit broken, by its name in the tracker's ``limits``
+            (``event_name_len``, ``batch_size``...).
+        max: The limit's value.
+        value: The value found (a length in bytes, a count or a depth).
+        field: The field at fault (``event``, ``keys[3]``, ``properties.cart``,
+            ``events``...).
+        index: The position of the event in its batch, or ``None``.
+    """
+
+    limit: str
+    max: int
+    value: int
+    field: str
+    index: int | None
+
+class InternalError(JourneyError):
+    """A bug in journey-core: Rust code panicked. The panic was caught, so the
+    interpreter goes on; the operation may have been applied in part. Please report it
+    with the message.
+
+    Attributes:
+        message: The panic's message.
+    """
+
+    message: str

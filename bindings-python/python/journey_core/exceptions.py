@@ -10,6 +10,8 @@ The classes are declared in the compiled module; this module re-exports them so 
   ``ValueError``.
 - :class:`BadEventError`: a malformed event; nothing of it or its batch was applied
   (``index``, ``field``); also a ``ValueError``.
+- :class:`LimitError`: an input larger than a limit allows; nothing of it or its batch
+  was applied (``limit``, ``max``, ``value``, ``field``, ``index``); also a ``ValueError``.
 - :class:`StorageError`: a storage backend failed (``message``, ``source``).
 - :class:`ConflictError`: refused because it would break an identity rule (``message``).
 - :class:`ClosedError`: a call on a closed tracker (``what``).
@@ -17,6 +19,8 @@ The classes are declared in the compiled module; this module re-exports them so 
   (``what``, ``id``).
 - :class:`JourneyIOError`: a file that cannot be read or written (``path``); also an
   ``OSError``.
+- :class:`InternalError`: a bug: Rust code panicked (``message``). The panic was caught,
+  so it never escapes as a ``BaseException``; please report it.
 """
 
 from journey_core._native import (
@@ -24,8 +28,10 @@ from journey_core._native import (
     ClosedError,
     ConflictError,
     EmotionError,
+    InternalError,
     JourneyError,
     JourneyIOError,
+    LimitError,
     NotFoundError,
     ParseError,
     StorageError,
@@ -37,8 +43,10 @@ __all__ = [
     "ClosedError",
     "ConflictError",
     "EmotionError",
+    "InternalError",
     "JourneyError",
     "JourneyIOError",
+    "LimitError",
     "NotFoundError",
     "ParseError",
     "StorageError",

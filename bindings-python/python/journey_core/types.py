@@ -26,6 +26,7 @@ __all__ = [
     "IdentityLevel",
     "IdentityRules",
     "Interest",
+    "Limits",
     "LinkEntry",
     "LinkOutcome",
     "Outcome",
@@ -254,6 +255,41 @@ class IdentityRules(TypedDict, total=False):
     """The most keys of a kind one profile may hold."""
 
 
+class Limits(TypedDict, total=False):
+    """Limits on untrusted input (the Rust docs of ``journey_core::limits`` describe
+    each); a limit left out keeps its default. A value equal to its limit is accepted."""
+
+    key_len: int
+    """Bytes of one identity key (default 256)."""
+    event_name_len: int
+    """Bytes of an event's name, channel and department (default 256)."""
+    keys_per_event: int
+    """Identity keys per event (default 32)."""
+    properties_per_event: int
+    """Top-level properties per event (default 256)."""
+    property_name_len: int
+    """Bytes of one top-level property name (default 256)."""
+    property_value_len: int
+    """Bytes of one top-level property value, as compact JSON (default 65536)."""
+    property_depth: int
+    """Nesting depth of an event's properties; ``{"a": 1}`` is 1 deep (default 32)."""
+    batch_size: int
+    """Events per batch (default 10000)."""
+    keys_per_profile: int
+    """Identity keys per profile, all kinds together; a link past it is refused and
+    recorded as a conflict of kind ``*`` (default 1000)."""
+    map_phases: int
+    """Phases per map (default 100)."""
+    map_touchpoints: int
+    """Touchpoints per map (default 2000)."""
+    map_waypoints: int
+    """Waypoints per map (default 500)."""
+    condition_depth: int
+    """Nesting depth of one condition (default 32)."""
+    condition_nodes: int
+    """Nodes of one condition (default 1000)."""
+
+
 class TrackerConfig(TypedDict):
     """A tracker's configuration, as :attr:`Tracker.config` returns it."""
 
@@ -261,3 +297,4 @@ class TrackerConfig(TypedDict):
     identity: IdentityRules
     recent_events: int
     interest_properties: list[str]
+    limits: Limits

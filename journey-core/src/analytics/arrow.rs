@@ -273,6 +273,34 @@ impl EventTable {
     }
 }
 
+/// The event columns recognised by name in a record batch ([`event_columns`]); any other
+/// column is an event property for an [`Analysis`](super::session::Analysis).
+pub const EVENT_COLUMN_NAMES: [&str; 10] = ["ts", "seq", "customer_key", "key", "event", "channel", "department", "csat", "nps", "rating"];
+
+/// The event columns of a record batch, by name: `ts`, `seq` (optional), `customer_key` or
+/// `key`, `event`, `channel`, `department` (optional), and a rating as `csat` (CSAT 1..5),
+/// `nps` (0..10) or `rating` (a raw score in [-1, 1]) (optional, the first found).
+pub fn event_columns(batch: &arrow_array::RecordBatch) -> Result<ArrowEvents<'_>> {
+    let missing = |c: &str| Error::BadEvent { index: None, field: c.into(), message: "missing column".into() };
+    let col = |n: &str| batch.column_by_name(n).map(|a| a.as_ref());
+    let rating = if let Some(a) = col("csat") {
+        Some((a, Scale::Csat))
+    } else if let Some(a) = col("nps") {
+        Some((a, Scale::Nps))
+    } else {
+        col("rating").map(|a| (a, Scale::Score))
+    };
+    Ok(ArrowEvents {
+        ts: col("ts").ok_or_else(|| missing("ts"))?,
+        seq: col("seq"),
+        key: col("customer_key").or_else(|| col("key")).ok_or_else(|| missing("customer_key"))?,
+        event: col("event").ok_or_else(|| missing("event"))?,
+        channel: col("channel").ok_or_else(|| missing("channel"))?,
+        department: col("department"),
+        rating,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use std::sync::Arc;

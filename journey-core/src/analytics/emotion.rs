@@ -168,20 +168,32 @@ pub(crate) fn rating_value(q: i16) -> f64 {
 
 /// Computes the emotion measure.
 pub fn emotion(j: &Journeys<'_>, options: &EmotionOptions) -> EmotionReport {
+    emotion_groups(j, options, 1, |_| 0).pop().expect("one group")
+}
+
+/// The emotion measure of groups of journeys: `group(journey index)` gives a group
+/// `< groups`, or [`NONE`] to leave the journey out.
+pub(crate) fn emotion_groups(j: &Journeys<'_>, options: &EmotionOptions, groups: usize, group: impl Fn(usize) -> u32 + Sync) -> Vec<EmotionReport> {
     let map = j.resolver().map();
     let (ntp, nph) = (map.touchpoints.len(), map.phases.len());
     let tp_of = j.touchpoint_of_names();
     let phase_of = j.phase_of_names();
     const SPAN: usize = 2 * RATING_UNIT as usize + 1;
     let parts = j.par(|range| {
-        let mut by_tp = vec![Acc::default(); ntp];
-        let mut by_ph = vec![Acc::default(); nph];
-        let mut off = 0u64;
-        let mut rated = 0u64;
+        let mut by_tp = vec![Acc::default(); ntp * groups];
+        let mut by_ph = vec![Acc::default(); nph * groups];
+        let mut off = vec![0u64; groups];
+        let mut rated = vec![0u64; groups];
         // distributions keyed by rating value + RATING_UNIT, allocated lazily
-        let mut lowest: Vec<u64> = Vec::new();
-        let mut last: Vec<u64> = Vec::new();
+        let mut lowest: Vec<Vec<u64>> = vec![Vec::new(); groups];
+        let mut last: Vec<Vec<u64>> = vec![Vec::new(); groups];
         for jx in range {
+            let g = group(jx);
+            if g == NONE {
+                continue;
+            }
+            let g = g as usize;
+            let (by_tp, by_ph) = (&mut by_tp[g * ntp..(g + 1) * ntp], &mut by_ph[g * nph..(g + 1) * nph]);
             let jr = j.journey(jx);
             let mut lo = i16::MAX;
             let mut la = NO_RATING;
@@ -194,7 +206,7 @@ pub fn emotion(j: &Journeys<'_>, options: &EmotionOptions) -> EmotionReport {
                 let nm = jr.name[i] as usize;
                 let tp = tp_of[nm];
                 if tp == NONE {
-                    off += 1;
+                    off[g] += 1;
                     continue;
                 }
                 by_tp[tp as usize].add(q as i64);
@@ -204,22 +216,23 @@ pub fn emotion(j: &Journeys<'_>, options: &EmotionOptions) -> EmotionReport {
                 }
             }
             if la != NO_RATING {
-                if lowest.is_empty() {
-                    lowest = vec![0; SPAN];
-                    last = vec![0; SPAN];
+                if lowest[g].is_empty() {
+                    lowest[g] = vec![0; SPAN];
+                    last[g] = vec![0; SPAN];
                 }
-                rated += 1;
-                lowest[(lo as i64 + RATING_UNIT) as usize] += 1;
-                last[(la as i64 + RATING_UNIT) as usize] += 1;
+                rated[g] += 1;
+                lowest[g][(lo as i64 + RATING_UNIT) as usize] += 1;
+                last[g][(la as i64 + RATING_UNIT) as usize] += 1;
             }
         }
         (by_tp, by_ph, off, rated, lowest, last)
     });
-    let mut by_tp = vec![Acc::default(); ntp];
-    let mut by_ph = vec![Acc::default(); nph];
-    let (mut off, mut rated) = (0u64, 0u64);
-    let mut lowest = vec![0u64; SPAN];
-    let mut last = vec![0u64; SPAN];
+    let mut by_tp = vec![Acc::default(); ntp * groups];
+    let mut by_ph = vec![Acc::default(); nph * groups];
+    let mut off = vec![0u64; groups];
+    let mut rated = vec![0u64; groups];
+    let mut lowest: Vec<Vec<u64>> = vec![vec![0u64; SPAN]; groups];
+    let mut last: Vec<Vec<u64>> = vec![vec![0u64; SPAN]; groups];
     for (t, p, o, r, lw, ls) in parts {
         for (a, b) in by_tp.iter_mut().zip(&t) {
             a.merge(b);
@@ -227,48 +240,27 @@ pub fn emotion(j: &Journeys<'_>, options: &EmotionOptions) -> EmotionReport {
         for (a, b) in by_ph.iter_mut().zip(&p) {
             a.merge(b);
         }
-        off += o;
-        rated += r;
-        for (a, b) in lowest.iter_mut().zip(&lw) {
-            *a += b;
-        }
-        for (a, b) in last.iter_mut().zip(&ls) {
-            *a += b;
+        for g in 0..groups {
+            off[g] += o[g];
+            rated[g] += r[g];
+            for (a, b) in lowest[g].iter_mut().zip(&lw[g]) {
+                *a += b;
+            }
+            for (a, b) in last[g].iter_mut().zip(&ls[g]) {
+                *a += b;
+            }
         }
     }
     let min = options.min_count as i64;
     let planned_tp: Vec<Option<f64>> =
         map.touchpoints.iter().map(|t| t.emotion.and_then(|r| r.normalize().ok()).map(|e| e.value())).collect();
-    let touchpoints: Vec<TouchpointEmotion> = map
-        .touchpoints
-        .iter()
-        .enumerate()
-        .map(|(i, t)| {
-            let a = by_tp[i];
-            let mean = a.mean();
-            TouchpointEmotion {
-                touchpoint: t.id.clone(),
-                phase: t.phase.clone(),
-                ratings: a.n as u64,
-                mean,
-                std: a.std(),
-                planned: planned_tp[i],
-                gap: mean.zip(planned_tp[i]).map(|(m, p)| m - p),
-                enough_data: a.n >= min,
-            }
-        })
-        .collect();
-    let phases = map
+    let planned_ph: Vec<Option<f64>> = map
         .phases
         .iter()
-        .enumerate()
-        .map(|(k, ph)| {
+        .map(|ph| {
             let vals: Vec<f64> = map.touchpoints.iter().zip(&planned_tp).filter(|(t, _)| t.phase == ph.id).filter_map(|(_, p)| *p).collect();
             // summed left to right, then divided, as Python's sum(v) / len(v)
-            let planned = (!vals.is_empty()).then(|| vals.iter().fold(0.0, |acc, x| acc + x) / vals.len() as f64);
-            let a = by_ph[k];
-            let mean = a.mean();
-            PhaseEmotion { phase: ph.id.clone(), ratings: a.n as u64, mean, std: a.std(), planned, gap: mean.zip(planned).map(|(m, p)| m - p), enough_data: a.n >= min }
+            (!vals.is_empty()).then(|| vals.iter().fold(0.0, |acc, x| acc + x) / vals.len() as f64)
         })
         .collect();
     let dist = |d: &[u64]| -> Vec<(f64, u64)> {
@@ -278,12 +270,46 @@ pub fn emotion(j: &Journeys<'_>, options: &EmotionOptions) -> EmotionReport {
     if opts.scale.is_empty() {
         opts.scale = scale_text(&j.table().rating_scales());
     }
-    EmotionReport {
-        options: opts,
-        ratings: touchpoints.iter().map(|t| t.ratings).sum::<u64>() + off,
-        off_map_ratings: off,
-        touchpoints,
-        phases,
-        journeys: JourneyEmotion { rated, lowest: dist(&lowest), last: dist(&last) },
-    }
+    (0..groups)
+        .map(|g| {
+            let touchpoints: Vec<TouchpointEmotion> = map
+                .touchpoints
+                .iter()
+                .enumerate()
+                .map(|(i, t)| {
+                    let a = by_tp[g * ntp + i];
+                    let mean = a.mean();
+                    TouchpointEmotion {
+                        touchpoint: t.id.clone(),
+                        phase: t.phase.clone(),
+                        ratings: a.n as u64,
+                        mean,
+                        std: a.std(),
+                        planned: planned_tp[i],
+                        gap: mean.zip(planned_tp[i]).map(|(m, p)| m - p),
+                        enough_data: a.n >= min,
+                    }
+                })
+                .collect();
+            let phases = map
+                .phases
+                .iter()
+                .enumerate()
+                .map(|(k, ph)| {
+                    let a = by_ph[g * nph + k];
+                    let mean = a.mean();
+                    let planned = planned_ph[k];
+                    PhaseEmotion { phase: ph.id.clone(), ratings: a.n as u64, mean, std: a.std(), planned, gap: mean.zip(planned).map(|(m, p)| m - p), enough_data: a.n >= min }
+                })
+                .collect();
+            EmotionReport {
+                options: opts.clone(),
+                ratings: touchpoints.iter().map(|t| t.ratings).sum::<u64>() + off[g],
+                off_map_ratings: off[g],
+                touchpoints,
+                phases,
+                journeys: JourneyEmotion { rated: rated[g], lowest: dist(&lowest[g]), last: dist(&last[g]) },
+            }
+        })
+        .collect()
 }

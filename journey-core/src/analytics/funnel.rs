@@ -35,7 +35,7 @@ use crate::error::{Error, Result};
 use crate::time::Micros;
 
 use super::intern::NONE;
-use super::journeys::Journeys;
+use super::journeys::{Journey, Journeys};
 use super::numbers::{median_i64, ratio};
 
 /// What the names of a funnel step are matched against.
@@ -218,6 +218,9 @@ pub struct JourneyFunnel {
     pub ttc: Option<Micros>,
     /// Removed by an exclusion step.
     pub excluded: bool,
+    /// The position in the journey of the deciding chain's step-1 event (the latest start
+    /// reaching the journey's level); `None` at level 0.
+    pub start: Option<usize>,
 }
 
 /// Scratch space for [`eval_journey`].
@@ -296,6 +299,7 @@ pub(crate) fn eval_journey(ts: &[Micros], mask: &[u64], excl: &[bool], c: &Compi
         in_progress: best_level < m && c.window.is_some_and(|w| t0.saturating_add(w) > c.now),
         ttc: (best_level == m).then(|| ts[best_end] - t0),
         excluded: false,
+        start: Some(best_start),
     };
     if c.has_excl && best_level >= 2 {
         s.excl_prefix.clear();
@@ -347,8 +351,15 @@ fn name_masks(j: &Journeys<'_>, sets: &[Vec<String>], level: StepLevel) -> Resul
     Ok(masks)
 }
 
-/// Computes a funnel (see the module docs for the definitions and decisions).
-pub fn funnel(j: &Journeys<'_>, o: &FunnelOptions) -> Result<Funnel> {
+/// A funnel compiled against the journeys: step masks per name id, and the chain rules.
+pub(crate) struct Prepared {
+    masks: Vec<u64>,
+    excl_mask: Vec<u64>,
+    c: Compiled,
+}
+
+/// Checks the options and compiles them against the journeys.
+pub(crate) fn prepare(j: &Journeys<'_>, o: &FunnelOptions) -> Result<Prepared> {
     let m = o.steps.len();
     if m == 0 || m > 64 {
         return Err(Error::parse("steps", format!("a funnel has 1 to 64 steps, not {m}")));
@@ -369,18 +380,60 @@ pub fn funnel(j: &Journeys<'_>, o: &FunnelOptions) -> Result<Funnel> {
         now,
         has_excl: !o.exclusion_steps.is_empty(),
     };
+    Ok(Prepared { masks, excl_mask, c })
+}
+
+/// The counts of one group of journeys.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct GroupCounts {
+    /// Journeys of each level `0..=m` (excluded ones left out).
+    pub levels: Vec<u64>,
+    /// Of them, in progress.
+    pub in_progress: Vec<u64>,
+    /// Journeys removed by exclusion steps.
+    pub excluded: u64,
+    /// Times to convert of the converted journeys.
+    pub ttcs: Vec<Micros>,
+}
+
+impl GroupCounts {
+    fn new(m: usize) -> Self {
+        GroupCounts { levels: vec![0; m + 1], in_progress: vec![0; m + 1], excluded: 0, ttcs: Vec::new() }
+    }
+
+    fn merge(&mut self, o: GroupCounts) {
+        for (a, b) in self.levels.iter_mut().zip(&o.levels) {
+            *a += b;
+        }
+        for (a, b) in self.in_progress.iter_mut().zip(&o.in_progress) {
+            *a += b;
+        }
+        self.excluded += o.excluded;
+        self.ttcs.extend(o.ttcs);
+    }
+}
+
+/// Evaluates every journey and counts it in its group: `group(journey index, journey,
+/// evaluation)` gives a group `< groups`, or [`NONE`] to leave the journey out. The
+/// evaluation is `None` for journeys with no step-1 event (level 0).
+pub(crate) fn accumulate<G>(j: &Journeys<'_>, p: &Prepared, groups: usize, group: G) -> Vec<GroupCounts>
+where
+    G: Fn(usize, &Journey<'_>, Option<&JourneyFunnel>) -> u32 + Sync,
+{
+    let (masks, excl_mask, c) = (&p.masks, &p.excl_mask, &p.c);
+    let m = c.m;
     let parts = j.par(|range| {
-        let mut levels = vec![0u64; m + 1];
-        let mut in_progress = vec![0u64; m + 1];
-        let mut excluded = 0u64;
-        let mut ttcs = Vec::new();
+        let mut acc = vec![GroupCounts::new(m); groups];
         let mut scratch = Scratch::default();
         let mut mk: Vec<u64> = Vec::new();
         let mut ex: Vec<bool> = Vec::new();
         for jx in range {
             let jr = j.journey(jx);
             if !jr.name.iter().any(|&n| masks[n as usize] & 1 != 0) {
-                levels[0] += 1;
+                let g = group(jx, &jr, None);
+                if g != NONE {
+                    acc[g as usize].levels[0] += 1;
+                }
                 continue;
             }
             mk.clear();
@@ -389,31 +442,50 @@ pub fn funnel(j: &Journeys<'_>, o: &FunnelOptions) -> Result<Funnel> {
             if c.has_excl {
                 ex.extend(jr.name.iter().map(|&n| excl_mask[n as usize] != 0));
             }
-            let r = eval_journey(jr.ts, &mk, &ex, &c, &mut scratch);
-            if r.excluded {
-                excluded += 1;
+            let r = eval_journey(jr.ts, &mk, &ex, c, &mut scratch);
+            let g = group(jx, &jr, Some(&r));
+            if g == NONE {
                 continue;
             }
-            levels[r.level] += 1;
-            in_progress[r.level] += r.in_progress as u64;
+            let a = &mut acc[g as usize];
+            if r.excluded {
+                a.excluded += 1;
+                continue;
+            }
+            a.levels[r.level] += 1;
+            a.in_progress[r.level] += r.in_progress as u64;
             if let Some(t) = r.ttc {
-                ttcs.push(t);
+                a.ttcs.push(t);
             }
         }
-        (levels, in_progress, excluded, ttcs)
+        acc
     });
-    let mut levels = vec![0u64; m + 1];
-    let mut in_progress = vec![0u64; m + 1];
-    let mut excluded = 0;
-    let mut ttcs = Vec::new();
-    for (l, ip, e, t) in parts {
-        for k in 0..=m {
-            levels[k] += l[k];
-            in_progress[k] += ip[k];
+    let mut it = parts.into_iter();
+    let mut total = it.next().unwrap_or_else(|| vec![GroupCounts::new(m); groups]);
+    for part in it {
+        for (a, b) in total.iter_mut().zip(part) {
+            a.merge(b);
         }
-        excluded += e;
-        ttcs.extend(t);
     }
+    total
+}
+
+/// The counts of a funnel, as published (without the options).
+pub(crate) struct Assembled {
+    pub journeys: u64,
+    pub not_entered: u64,
+    pub converted: u64,
+    pub steps: Vec<FunnelStep>,
+    pub stopped_at: Vec<FunnelStop>,
+    pub time_to_convert: TimeToConvert,
+    pub excluded: Option<u64>,
+}
+
+/// Turns a group's counts into published rows.
+pub(crate) fn assemble(mut g: GroupCounts, o: &FunnelOptions, has_excl: bool) -> Assembled {
+    let m = o.steps.len();
+    let levels = &g.levels;
+    let in_progress = &g.in_progress;
     let label = |k: usize| o.steps[k].join("|");
     let at_least: Vec<u64> = (1..=m).map(|i| levels[i..].iter().sum()).collect();
     let steps = (0..m)
@@ -427,24 +499,59 @@ pub fn funnel(j: &Journeys<'_>, o: &FunnelOptions) -> Result<Funnel> {
     let stopped_at = (1..m)
         .map(|l| FunnelStop { level: l, step: label(l - 1), journeys: levels[l], in_progress: in_progress[l], dropped: levels[l] - in_progress[l] })
         .collect();
-    let counted = j.len() as u64 - excluded;
-    Ok(Funnel {
-        options: FunnelOptionsEcho {
-            steps: o.steps.clone(),
-            steps_match: o.match_on.as_str(),
-            window_us: o.window_us,
-            now_us: Some(now),
-            strict_order: o.strict_order,
-            exclusion_steps: o.exclusion_steps.clone(),
-            per_step_windows: o.per_step_windows.clone(),
-        },
+    let counted: u64 = levels.iter().sum();
+    Assembled {
         journeys: counted,
         not_entered: counted - at_least[0],
         converted: at_least[m - 1],
         steps,
         stopped_at,
-        time_to_convert: time_to_convert(&mut ttcs, &o.histogram_edges_us, o.window_us),
-        excluded: c.has_excl.then_some(excluded),
+        time_to_convert: time_to_convert(&mut g.ttcs, &o.histogram_edges_us, o.window_us),
+        excluded: has_excl.then_some(g.excluded),
+    }
+}
+
+impl FunnelOptions {
+    /// The options as published, with `now` resolved.
+    pub(crate) fn echo(&self, now: Micros) -> FunnelOptionsEcho {
+        FunnelOptionsEcho {
+            steps: self.steps.clone(),
+            steps_match: self.match_on.as_str(),
+            window_us: self.window_us,
+            now_us: Some(now),
+            strict_order: self.strict_order,
+            exclusion_steps: self.exclusion_steps.clone(),
+            per_step_windows: self.per_step_windows.clone(),
+        }
+    }
+}
+
+impl Prepared {
+    /// The evaluation time used.
+    pub(crate) fn now(&self) -> Micros {
+        self.c.now
+    }
+
+    /// Whether exclusion steps were given.
+    pub(crate) fn has_exclusions(&self) -> bool {
+        self.c.has_excl
+    }
+}
+
+/// Computes a funnel (see the module docs for the definitions and decisions).
+pub fn funnel(j: &Journeys<'_>, o: &FunnelOptions) -> Result<Funnel> {
+    let p = prepare(j, o)?;
+    let g = accumulate(j, &p, 1, |_, _, _| 0).pop().expect("one group");
+    let a = assemble(g, o, p.c.has_excl);
+    Ok(Funnel {
+        options: o.echo(p.c.now),
+        journeys: a.journeys,
+        not_entered: a.not_entered,
+        converted: a.converted,
+        steps: a.steps,
+        stopped_at: a.stopped_at,
+        time_to_convert: a.time_to_convert,
+        excluded: a.excluded,
     })
 }
 

@@ -5,7 +5,9 @@
 //! each journey by `(ts, seq)`; the columns the measures read are then gathered into
 //! journey order, so every measure is a linear scan over contiguous slices. Resolution
 //! (touchpoint, phase, department, planned channel) uses the tracker's
-//! [`Resolver`](crate::resolve::Resolver) once per distinct name, never per event.
+//! [`Resolver`] once per distinct name, never per event.
+
+use std::sync::Arc;
 
 use crate::resolve::Resolver;
 use crate::time::Micros;
@@ -17,10 +19,20 @@ use super::par::split_run;
 use super::stitch::Stitched;
 
 /// The journeys of a stitched table, resolved against a map.
-#[derive(Debug)]
+///
+/// The built columns live behind an [`Arc`], so a view can be made again over the same
+/// table and resolver without rebuilding ([`Journeys::detach`], [`Journeys::attach`]): an
+/// [`Analysis`](super::session::Analysis) keeps them that way.
+#[derive(Debug, Clone)]
 pub struct Journeys<'a> {
     table: &'a EventTable,
     resolver: &'a Resolver,
+    data: Arc<JourneyData>,
+}
+
+/// The built columns of [`Journeys`], without the borrows of the table and the resolver.
+#[derive(Debug)]
+pub struct JourneyData {
     offsets: Vec<u32>,
     profile: Vec<u32>,
     row: Vec<u32>,
@@ -189,9 +201,7 @@ impl<'a> Journeys<'a> {
                 }
             });
         }
-        Journeys {
-            table,
-            resolver,
+        let data = JourneyData {
             offsets,
             profile,
             row: order,
@@ -205,46 +215,68 @@ impl<'a> Journeys<'a> {
             phase_of_name,
             unplanned,
             now: table.max_ts(),
-        }
+        };
+        Journeys { table, resolver, data: Arc::new(data) }
+    }
+
+    /// The built columns, without the borrows (cheap: a reference count).
+    pub fn detach(&self) -> Arc<JourneyData> {
+        self.data.clone()
+    }
+
+    /// A view of built columns over the table and resolver they were built from.
+    ///
+    /// # Panics
+    ///
+    /// When `table` does not have the number of events `data` was built with (a sign it was
+    /// built from another table).
+    pub fn attach(table: &'a EventTable, resolver: &'a Resolver, data: Arc<JourneyData>) -> Self {
+        assert_eq!(table.len(), data.row.len(), "journeys attached to another table");
+        Journeys { table, resolver, data }
     }
 
     /// The number of journeys.
     pub fn len(&self) -> usize {
-        self.profile.len()
+        self.data.profile.len()
     }
 
     /// Whether there is no journey.
     pub fn is_empty(&self) -> bool {
-        self.profile.is_empty()
+        self.data.profile.is_empty()
     }
 
     /// The number of events in all journeys.
     pub fn events(&self) -> usize {
-        self.ts.len()
+        self.data.ts.len()
     }
 
     /// Journey `j`'s events.
     #[inline]
     pub fn journey(&self, j: usize) -> Journey<'_> {
-        let (a, b) = (self.offsets[j] as usize, self.offsets[j + 1] as usize);
+        let (a, b) = (self.data.offsets[j] as usize, self.data.offsets[j + 1] as usize);
         Journey {
-            ts: &self.ts[a..b],
-            name: &self.name[a..b],
-            channel: &self.channel[a..b],
-            dept: &self.dept[a..b],
-            rating: &self.rating[a..b],
-            row: &self.row[a..b],
+            ts: &self.data.ts[a..b],
+            name: &self.data.name[a..b],
+            channel: &self.data.channel[a..b],
+            dept: &self.data.dept[a..b],
+            rating: &self.data.rating[a..b],
+            row: &self.data.row[a..b],
         }
     }
 
     /// The canonical key id of journey `j`'s profile.
     pub fn profile(&self, j: usize) -> u32 {
-        self.profile[j]
+        self.data.profile[j]
+    }
+
+    /// The canonical key id of every journey's profile, ascending (journey `j` is entry `j`).
+    pub fn profiles(&self) -> &[u32] {
+        &self.data.profile
     }
 
     /// The start of each journey in event order, plus the total (length `len() + 1`).
     pub fn offsets(&self) -> &[u32] {
-        &self.offsets
+        &self.data.offsets
     }
 
     /// The table the journeys come from.
@@ -259,41 +291,53 @@ impl<'a> Journeys<'a> {
 
     /// Effective departments (the table's plus the map's owners).
     pub fn departments(&self) -> &Interner {
-        &self.departments
+        &self.data.departments
     }
 
     /// The touchpoint index of an event name id ([`NONE`] = off-map).
     #[inline]
     pub fn touchpoint_of(&self, name: u32) -> u32 {
-        self.tp_of_name[name as usize]
+        self.data.tp_of_name[name as usize]
     }
 
     /// The touchpoint index of every event name id ([`NONE`] = off-map).
     pub fn touchpoint_of_names(&self) -> &[u32] {
-        &self.tp_of_name
+        &self.data.tp_of_name
     }
 
     /// The phase index of every event name id ([`NONE`] = off-map).
     pub fn phase_of_names(&self) -> &[u32] {
-        &self.phase_of_name
+        &self.data.phase_of_name
     }
 
     /// Whether the map does not plan this channel for this touchpoint.
     #[inline]
     pub fn unplanned(&self, tp: u32, channel: u32) -> bool {
-        channel != NONE && self.unplanned[tp as usize * self.table.channels().len() + channel as usize]
+        channel != NONE && self.data.unplanned[tp as usize * self.table.channels().len() + channel as usize]
     }
 
     /// The latest event time of the data (the default `now`).
     pub fn now(&self) -> Option<Micros> {
-        self.now
+        self.data.now
     }
 
     /// Runs `work` over contiguous ranges of journeys in parallel (balanced by events) and
     /// returns the partial results in order.
     pub(crate) fn par<A: Send>(&self, work: impl Fn(std::ops::Range<usize>) -> A + Sync) -> Vec<A> {
-        let offsets = &self.offsets;
+        let offsets = &self.data.offsets;
         split_run(self.len(), self.events(), |i| offsets[i] as usize, work)
+    }
+}
+
+impl JourneyData {
+    /// The number of journeys.
+    pub fn len(&self) -> usize {
+        self.profile.len()
+    }
+
+    /// Whether there is no journey.
+    pub fn is_empty(&self) -> bool {
+        self.profile.is_empty()
     }
 }
 

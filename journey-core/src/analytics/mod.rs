@@ -6,7 +6,7 @@
 //! 1. an [`EventTable`]: events as integer columns (interned keys, names, channels,
 //!    departments; normalised ratings), built from [`crate::Event`]s
 //!    ([`EventTable::from_events`]), row by row ([`EventTable::push`]), from Arrow arrays
-//!    (feature `arrow`, [`arrow`]) or from Parquet files (feature `parquet`, [`parquet`]);
+//!    (feature `arrow`, module `arrow`) or from Parquet files (feature `parquet`, module `parquet`);
 //! 2. [`stitch()`]: identity keys into profiles, with or without the tracker's identity
 //!    limits ([`StitchOptions`]);
 //! 3. [`Journeys::build`]: each profile's events in `(ts, seq)` order, resolved against the
@@ -15,6 +15,17 @@
 //!    options it was computed with: [`reach()`], [`funnel()`], [`transitions()`], [`paths()`],
 //!    [`emotion()`], [`gray_areas()`], [`conformance()`], [`key_moments()`], and the stitch
 //!    summary ([`Stitched::summary`]).
+//!
+//! Most users start from an [`Analysis`] (module [`session`]): a session built once from
+//! events, a store, an [`EventTable`], Arrow batches or Parquet files, stitched with the
+//! tracker's identity rules, with one method per measure and, beyond the functions above:
+//! funnel breakdowns by persona, channel, first touchpoint, event property or profile
+//! attribute ([`breakdown`]); phase reach and emotion per persona ([`persona`]); the
+//! hypothesis report, every assumption of the map with a verdict ([`hypothesis`]); a table
+//! per journey ([`Analysis::journey_table`]). Every result converts to named, typed tables
+//! ([`table`], [`ToTables`]; Arrow record batches with the feature `arrow`), and
+//! [`Analysis::report`] prints a short report ([`report`]). The bundled example events and
+//! their loader are in [`sample`] (CSV reading in [`csv`]).
 //!
 //! Every measure scans contiguous per-journey slices, in parallel over journeys
 //! ([`set_threads`]); every published ratio is one correctly rounded division of exact
@@ -44,12 +55,15 @@
 //! ```
 
 pub mod bench;
+pub mod breakdown;
 pub mod columns;
 pub mod conformance;
+pub mod csv;
 pub mod design;
 pub mod emotion;
 pub mod funnel;
 pub mod gray_areas;
+pub mod hypothesis;
 pub mod intern;
 pub mod journeys;
 pub mod json;
@@ -57,26 +71,40 @@ pub mod key_moments;
 pub mod numbers;
 pub mod par;
 pub mod paths;
+pub mod persona;
+pub mod properties;
 pub mod reach;
+pub mod report;
+pub mod sample;
+pub mod session;
 pub mod stitch;
+pub mod table;
 pub mod transitions;
+mod to_tables;
 
 #[cfg(feature = "arrow")]
 pub mod arrow;
 #[cfg(feature = "parquet")]
 pub mod parquet;
 
+pub use breakdown::{Breakdown, FunnelBreakdown, FunnelGroup};
 pub use columns::{EventTable, Links, NO_RATING, RATING_UNIT};
 pub use conformance::{Conformance, conformance};
 pub use design::from_bench_design;
 pub use emotion::{EmotionOptions, EmotionReport, emotion};
 pub use funnel::{Funnel, FunnelOptions, StepLevel, funnel};
 pub use gray_areas::{GrayAreas, GrayAreasOptions, gray_areas};
+pub use hypothesis::{Assumption, AssumptionKind, HypothesisOptions, HypothesisReport, Verdict, hypotheses};
 pub use intern::{Interner, NONE};
-pub use journeys::{Journey, Journeys};
+pub use journeys::{Journey, JourneyData, Journeys};
 pub use key_moments::{KeyMoments, KeyMomentsOptions, Outcome, key_moments};
 pub use par::set_threads;
 pub use paths::{Paths, PathsOptions, paths};
+pub use persona::{EmotionByPersona, PersonaIndex, PersonaOptions, ReachByPersona};
+pub use properties::EventProperties;
 pub use reach::{Reach, reach};
+pub use report::{Report, ReportOptions};
+pub use session::{Analysis, AnalysisBuilder, AnalysisOptions, IdentityLink};
 pub use stitch::{StitchConflict, StitchOptions, StitchResult, Stitched, stitch};
+pub use table::{Column, ColumnType, ColumnValues, Table, ToTables};
 pub use transitions::{NameLevel, Transitions, transitions};

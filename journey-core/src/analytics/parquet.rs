@@ -17,10 +17,8 @@ use arrow_schema::{DataType, Field, Schema};
 use parquet::arrow::ProjectionMask;
 use parquet::arrow::arrow_reader::{ArrowReaderMetadata, ArrowReaderOptions, ParquetRecordBatchReaderBuilder};
 
-use crate::emotion::Scale;
 use crate::error::{Error, Result};
 
-use super::arrow::ArrowEvents;
 use super::columns::EventTable;
 
 fn io_err(path: &Path, e: impl std::fmt::Display) -> Error {
@@ -93,7 +91,7 @@ pub fn read_batches_with(path: &Path, columns: &[&str], dictionary: &[&str], vie
 pub const BATCH_ROWS: usize = 1 << 20;
 
 /// The columns [`read_events`] reads.
-pub const EVENT_COLUMNS: [&str; 10] = ["ts", "seq", "customer_key", "key", "event", "channel", "department", "csat", "nps", "rating"];
+pub const EVENT_COLUMNS: [&str; 10] = super::arrow::EVENT_COLUMN_NAMES;
 
 /// Reads an events file into Arrow batches (see the module docs for the columns).
 pub fn read_events(path: &Path) -> Result<Vec<RecordBatch>> {
@@ -109,26 +107,7 @@ pub fn read_links(path: &Path) -> Result<Vec<RecordBatch>> {
 /// Builds an event table from event batches (as [`read_events`] gives them) and link batches.
 pub fn table_from_batches(events: &[RecordBatch], links: &[RecordBatch]) -> Result<EventTable> {
     let missing = |c: &str| Error::BadEvent { index: None, field: c.into(), message: "missing column".into() };
-    let mut cols = Vec::with_capacity(events.len());
-    for b in events {
-        let col = |n: &str| b.column_by_name(n).map(|a| a.as_ref());
-        let rating = if let Some(a) = col("csat") {
-            Some((a, Scale::Csat))
-        } else if let Some(a) = col("nps") {
-            Some((a, Scale::Nps))
-        } else {
-            col("rating").map(|a| (a, Scale::Score))
-        };
-        cols.push(ArrowEvents {
-            ts: col("ts").ok_or_else(|| missing("ts"))?,
-            seq: col("seq"),
-            key: col("customer_key").or_else(|| col("key")).ok_or_else(|| missing("customer_key"))?,
-            event: col("event").ok_or_else(|| missing("event"))?,
-            channel: col("channel").ok_or_else(|| missing("channel"))?,
-            department: col("department"),
-            rating,
-        });
-    }
+    let cols = events.iter().map(super::arrow::event_columns).collect::<Result<Vec<_>>>()?;
     let mut table = EventTable::from_arrow_batches(&cols)?;
     for b in links {
         let col = |n: &str| b.column_by_name(n).map(|a| a.as_ref());

@@ -56,16 +56,29 @@ pub struct Reach {
 
 /// Computes phase reach.
 pub fn reach(j: &Journeys<'_>) -> Reach {
+    reach_groups(j, 1, |_| 0).pop().expect("one group")
+}
+
+/// Phase reach of groups of journeys: `group(journey index)` gives a group `< groups`, or
+/// [`NONE`] to leave the journey out; each group's shares are over its own journeys.
+pub(crate) fn reach_groups(j: &Journeys<'_>, groups: usize, group: impl Fn(usize) -> u32 + Sync) -> Vec<Reach> {
     let map = j.resolver().map();
     let np = map.phases.len();
     let phase_of = j.phase_of_names();
     let parts = j.par(|range| {
-        let mut reached = vec![0u64; np];
-        let mut both = vec![0u64; np];
-        let mut any = 0u64;
+        let mut reached = vec![0u64; np * groups];
+        let mut both = vec![0u64; np * groups];
+        let mut any = vec![0u64; groups];
+        let mut total = vec![0u64; groups];
         let mut stamp = vec![u32::MAX; np];
         let mut seen: Vec<u32> = Vec::with_capacity(np);
         for jx in range {
+            let g = group(jx);
+            if g == NONE {
+                continue;
+            }
+            let g = g as usize;
+            total[g] += 1;
             let jr = j.journey(jx);
             seen.clear();
             for &nm in jr.name {
@@ -76,8 +89,9 @@ pub fn reach(j: &Journeys<'_>) -> Reach {
                 }
             }
             if !seen.is_empty() {
-                any += 1;
+                any[g] += 1;
             }
+            let (reached, both) = (&mut reached[g * np..(g + 1) * np], &mut both[g * np..(g + 1) * np]);
             for &p in &seen {
                 reached[p as usize] += 1;
                 if p > 0 && stamp[p as usize - 1] == jx as u32 {
@@ -85,38 +99,47 @@ pub fn reach(j: &Journeys<'_>) -> Reach {
                 }
             }
         }
-        (reached, both, any)
+        (reached, both, any, total)
     });
-    let mut reached = vec![0u64; np];
-    let mut both = vec![0u64; np];
-    let mut any = 0;
-    for (r, b, a) in parts {
-        for k in 0..np {
+    let mut reached = vec![0u64; np * groups];
+    let mut both = vec![0u64; np * groups];
+    let mut any = vec![0u64; groups];
+    let mut totals = vec![0u64; groups];
+    for (r, b, a, t) in parts {
+        for k in 0..np * groups {
             reached[k] += r[k];
             both[k] += b[k];
         }
-        any += a;
+        for g in 0..groups {
+            any[g] += a[g];
+            totals[g] += t[g];
+        }
     }
-    let total = j.len() as u64;
-    let phases = (0..np)
-        .map(|k| {
-            let prev = (k > 0).then(|| k - 1);
-            PhaseReach {
-                phase: map.phases[k].id.clone(),
-                index: k,
-                journeys: reached[k],
-                share: ratio(reached[k] as i128, total as i128),
-                previous_phase: prev.map(|p| map.phases[p].id.clone()),
-                reached_previous: prev.map(|p| reached[p]),
-                reached_previous_and_this: prev.map(|_| both[k]),
-                share_of_previous: prev.and_then(|p| ratio(both[k] as i128, reached[p] as i128)),
+    (0..groups)
+        .map(|g| {
+            let total = totals[g];
+            let (reached, both) = (&reached[g * np..(g + 1) * np], &both[g * np..(g + 1) * np]);
+            let phases = (0..np)
+                .map(|k| {
+                    let prev = (k > 0).then(|| k - 1);
+                    PhaseReach {
+                        phase: map.phases[k].id.clone(),
+                        index: k,
+                        journeys: reached[k],
+                        share: ratio(reached[k] as i128, total as i128),
+                        previous_phase: prev.map(|p| map.phases[p].id.clone()),
+                        reached_previous: prev.map(|p| reached[p]),
+                        reached_previous_and_this: prev.map(|_| both[k]),
+                        share_of_previous: prev.and_then(|p| ratio(both[k] as i128, reached[p] as i128)),
+                    }
+                })
+                .collect();
+            Reach {
+                options: ReachOptions { phases: map.phases.iter().map(|p| p.id.clone()).collect() },
+                journeys: total,
+                journeys_without_phase: total - any[g],
+                phases,
             }
         })
-        .collect();
-    Reach {
-        options: ReachOptions { phases: map.phases.iter().map(|p| p.id.clone()).collect() },
-        journeys: total,
-        journeys_without_phase: total - any,
-        phases,
-    }
+        .collect()
 }

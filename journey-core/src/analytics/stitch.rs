@@ -9,10 +9,20 @@
 //! * **Identity limits** ([`IdentityRules`], the tracker's rules): links are applied in
 //!   `(ts, seq)` order and a link that would give a profile more keys of a kind than its
 //!   limit is refused and recorded as a [`StitchConflict`], as the tracker does
-//!   ([`crate::stitch`]). An event carrying several keys lands on its *anchor*, the key of
-//!   the highest identity level (ties: the first given), and links the others to it.
-//!   Decision: at equal times, links carried by events come before identity links, events
-//!   in `seq` order, identity links in input order.
+//!   ([`crate::stitch`]). An event carrying several keys lands on its *anchor* and links
+//!   the others to it. The anchor is chosen as the tracker chooses it: the key of the
+//!   highest identity level; among equals, a key already *known* (one that an earlier event
+//!   or link gave a profile: an event carrying it alone, an event it anchored, an applied
+//!   link); then the first given. Decision: at equal times, links carried by events come
+//!   before identity links, events in `seq` order, identity links in input order; an event
+//!   carrying one key makes that key known at its `(ts, seq)`.
+//!
+//!   The tracker stitches in arrival order, the analysis in `(ts, seq)` order (ANALYTICS.md):
+//!   on a log that arrives in time order (ties by arrival, links after the events of their
+//!   time) both give the same profiles, each event on the same profile
+//!   (`tests/analytics_session.rs` checks it on random logs). When events arrive out of
+//!   time order *and* a limit refuses a link, the two can differ: the analysis is the
+//!   reproducible one.
 
 use serde::Serialize;
 
@@ -139,55 +149,61 @@ fn stitch_with_limits(
     anchors: &mut Vec<(u32, u32)>,
 ) {
     let keys = table.keys();
+    let nkeys = keys.len();
     let limited: Vec<(&str, usize)> = rules.limits.iter().map(|(k, &l)| (k.as_str(), l)).collect();
     let nk = limited.len();
     // counts[key * nk + i] = keys of limited kind i in the profile rooted at key
-    let mut counts = vec![0u32; keys.len() * nk.max(1)];
-    for k in 0..keys.len() {
-        let kind = kind_of(keys.get(k as u32));
+    let mut counts = vec![0u32; nkeys * nk.max(1)];
+    let mut level = Vec::with_capacity(nkeys);
+    for k in 0..nkeys {
+        let key = keys.get(k as u32);
+        let kind = kind_of(key);
         if let Some(i) = limited.iter().position(|(l, _)| *l == kind) {
             counts[k * nk + i] = 1;
         }
+        level.push(level_of(rules, key));
     }
-    // (ts, class, order, anchor, other, event seq): class 0 = carried by an event, 1 = a link
-    let mut todo: Vec<(Micros, u8, u64, u32, u32, Option<u64>)> = Vec::new();
+    // A key is *known* (it has a profile, in the tracker's words) from the first event that
+    // carries it alone, or once an event or a link made it an anchor or linked it.
     let (ts, seq, key) = (table.ts(), table.seq(), table.key());
     let extra = table.extra_keys();
+    let mut first_alone: Vec<(Micros, u64)> = vec![(Micros::MAX, u64::MAX); nkeys];
+    {
+        let mut e = 0;
+        for row in 0..table.len() {
+            if e < extra.len() && extra[e].0 as usize == row {
+                while e < extra.len() && extra[e].0 as usize == row {
+                    e += 1;
+                }
+                continue;
+            }
+            let k = key[row] as usize;
+            first_alone[k] = first_alone[k].min((ts[row], seq[row]));
+        }
+    }
+    let mut known = vec![false; nkeys];
+    // (ts, class, order, index): class 0 = an event carrying several keys (index = its first
+    // entry in `extra`), 1 = an identity link (index = its position)
+    let mut todo: Vec<(Micros, u8, u64, u32)> = Vec::new();
     let mut i = 0;
     while i < extra.len() {
-        let row = extra[i].0;
-        let mut j = i;
-        while j < extra.len() && extra[j].0 == row {
-            j += 1;
+        let row = extra[i].0 as usize;
+        todo.push((ts[row], 0, seq[row], i as u32));
+        while i < extra.len() && extra[i].0 as usize == row {
+            i += 1;
         }
-        let mut ks: Vec<u32> = vec![key[row as usize]];
-        ks.extend(extra[i..j].iter().map(|&(_, k)| k));
-        let mut best = 0;
-        for (x, &k) in ks.iter().enumerate().skip(1) {
-            if level_of(rules, keys.get(k)) > level_of(rules, keys.get(ks[best])) {
-                best = x;
-            }
-        }
-        let anchor = ks[best];
-        if best != 0 {
-            anchors.push((row, anchor));
-        }
-        for (x, &k) in ks.iter().enumerate() {
-            if x != best && k != anchor {
-                todo.push((ts[row as usize], 0, seq[row as usize], anchor, k, Some(seq[row as usize])));
-            }
-        }
-        i = j;
     }
     let l = table.links();
     for x in 0..l.len() {
-        todo.push((l.ts[x], 1, x as u64, l.a[x], l.b[x], None));
+        todo.push((l.ts[x], 1, x as u64, x as u32));
     }
     todo.sort_unstable_by_key(|t| (t.0, t.1, t.2));
-    for (t, _, _, a, b, event_seq) in todo {
+    let mut ks: Vec<u32> = Vec::new();
+    // links one key to the anchor's profile; returns whether it was applied
+    let mut apply = |dsu: &mut Dsu<'_>, a: u32, b: u32, t: Micros, event_seq: Option<u64>, conflicts: &mut Vec<StitchConflict>| -> bool {
         let (ra, rb) = (dsu.find(a), dsu.find(b));
         if ra == rb {
-            continue;
+            return true;
         }
         let violation = limited.iter().enumerate().find_map(|(i, &(kind, limit))| {
             let c = (counts[ra as usize * nk + i] + counts[rb as usize * nk + i]) as usize;
@@ -203,13 +219,52 @@ fn stitch_with_limits(
                 limit,
                 count,
             });
-            continue;
+            return false;
         }
         let (root, other) = dsu.join(ra, rb);
         for i in 0..nk {
             counts[root as usize * nk + i] += counts[other as usize * nk + i];
         }
+        true
+    };
+    for (t, class, order, index) in todo {
+        if class == 1 {
+            let x = index as usize;
+            let (a, b) = (l.a[x], l.b[x]);
+            known[a as usize] = true;
+            if a != b && apply(dsu, a, b, t, None, conflicts) {
+                known[b as usize] = true;
+            }
+            continue;
+        }
+        let first = index as usize;
+        let row = extra[first].0;
+        ks.clear();
+        ks.push(key[row as usize]);
+        ks.extend(extra[first..].iter().take_while(|&&(r, _)| r == row).map(|&(_, k)| k));
+        let is_known = |k: u32| known[k as usize] || first_alone[k as usize] < (t, order);
+        // the anchor: the highest level, then a key already known, then the first given
+        let mut best = 0;
+        let mut best_score = (level[ks[0] as usize], is_known(ks[0]));
+        for (x, &k) in ks.iter().enumerate().skip(1) {
+            let score = (level[k as usize], is_known(k));
+            if score > best_score {
+                (best, best_score) = (x, score);
+            }
+        }
+        let anchor = ks[best];
+        if best != 0 {
+            anchors.push((row, anchor));
+        }
+        known[anchor as usize] = true;
+        for x in 0..ks.len() {
+            let k = ks[x];
+            if x != best && k != anchor && !ks[..x].contains(&k) && apply(dsu, anchor, k, t, Some(order), conflicts) {
+                known[k as usize] = true;
+            }
+        }
     }
+    anchors.sort_unstable_by_key(|&(row, _)| row);
 }
 
 impl Stitched {

@@ -915,7 +915,7 @@ fn star(cx: f64, cy: f64, r: f64, attrs: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{EmotionLabel, MapBuilder, Rating};
+    use crate::{Channel, Department, EmotionLabel, MapBuilder, Rating};
 
     fn map_of(builder: MapBuilder) -> JourneyMap {
         builder.build_unchecked().maps.remove(0)
@@ -955,6 +955,61 @@ mod tests {
             let tag: String = out[i + 1..].chars().take_while(|c| c.is_ascii_alphabetic() || *c == '/').collect();
             let name = tag.trim_start_matches('/');
             assert!(["svg", "title", "desc", "rect", "g", "text", "line", "path", "circle", "polygon"].contains(&name), "unexpected <{tag}");
+        }
+    }
+
+    /// Every string field of a map, set to hostile text, comes out as escaped text: no
+    /// element, attribute or entity of its own, no character XML forbids.
+    #[test]
+    fn every_map_string_is_escaped() {
+        let evil = |field: &str| format!("<{field} x=\"1\" y='2'>&amp;&#60;\u{1}\u{FFFF}</{field}>]]><!--");
+        let mut map = map_of(
+            MapBuilder::new("Doc")
+                .persona("p", "P")
+                .map("m", "M", "p")
+                .phase("ph", "P")
+                .phase("empty", "E")
+                .touchpoint("t", "T", "ph", |t| t.emotion(Rating::Nps(2)).key_moment())
+                .touchpoint("u", "U", "nowhere", |t| t.emotion(EmotionLabel::Positive)),
+        );
+        map.id = evil("mapid");
+        map.name = evil("mapname");
+        map.persona = evil("persona");
+        map.description = evil("mapdesc");
+        for (i, phase) in map.phases.iter_mut().enumerate() {
+            phase.name = evil(&format!("phasename{i}"));
+            phase.description = evil(&format!("phasedesc{i}"));
+        }
+        for (i, tp) in map.touchpoints.iter_mut().enumerate() {
+            tp.name = evil(&format!("tpname{i}"));
+            tp.description = evil(&format!("tpdesc{i}"));
+            tp.channels = vec![Channel::from(evil(&format!("channel{i}")))];
+            tp.department = Some(Department::from(evil(&format!("dept{i}"))));
+            tp.events = vec![evil(&format!("event{i}"))];
+            tp.pains = (0..6).map(|j| evil(&format!("pain{i}{j}"))).collect();
+            tp.opportunities = vec![evil(&format!("opp{i}"))];
+            tp.kpis = vec![evil(&format!("kpi{i}"))];
+        }
+        let out = svg(&map);
+        const TAGS: [&str; 10] = ["svg", "title", "desc", "rect", "g", "text", "line", "path", "circle", "polygon"];
+        for (i, _) in out.match_indices('<') {
+            let tag: String = out[i + 1..].chars().take_while(|c| c.is_ascii_alphabetic() || *c == '/').collect();
+            assert!(TAGS.contains(&tag.trim_start_matches('/')), "unexpected <{tag} at {i}");
+        }
+        for (i, _) in out.match_indices('&') {
+            let entity: String = out[i..].chars().take_while(|c| *c != ';').collect();
+            assert!(["&amp", "&lt", "&gt", "&quot", "&apos"].contains(&entity.as_str()), "unexpected entity {entity} at {i}");
+        }
+        assert!(!out.contains("<!--") && !out.contains("]]>"));
+        assert!(!out.chars().any(|c| (c < ' ' && c != '\n') || c == '\u{FFFF}'), "a character XML forbids");
+        // Attribute values hold no raw quote or markup: every attribute is name="value".
+        for element in out.split('<').skip(1) {
+            let head = element.split('>').next().unwrap_or("");
+            assert_eq!(head.matches('"').count() % 2, 0, "unbalanced quotes in <{head}>");
+        }
+        // The texts are there, escaped: titles keep the full text, cards a cut.
+        for field in ["mapname", "tpname0", "channel0", "dept0", "pain00", "opp0", "kpi0", "tpdesc1"] {
+            assert!(out.contains(&format!("&lt;{field} x=&quot;1&quot;")), "{field} is missing:\n{out}");
         }
     }
 

@@ -15,9 +15,9 @@ use crate::time::Micros;
 
 /// Journeys in memory: fast, shared between threads, gone when dropped.
 ///
-/// Writes are applied as they are made; the tracker checks everything that can fail
-/// before its first write, and memory itself cannot fail, so a transaction is never
-/// left half-applied.
+/// Writes are applied as they are made and recorded in an undo journal; a write whose
+/// closure returns `Err` (or panics) is undone entirely before the lock is released, so
+/// readers never see half a transaction.
 #[derive(Default)]
 pub struct MemoryStore {
     state: RwLock<State>,
@@ -39,12 +39,16 @@ struct State {
     /// The earliest due time in `due` (`Micros::MAX` when empty): spares a tree walk per event.
     earliest: Micros,
     links: Vec<LinkEntry>,
-    edges: FxHashMap<IdentityKey, Vec<IdentityKey>>,
+    edges: Edges,
     conflicts: Vec<Conflict>,
     conflict_index: FxHashMap<IdentityKey, Vec<usize>>,
     outbox: BTreeMap<u64, ActionRecord>,
     outbox_ids: FxHashMap<String, u64>,
     pushed: u64,
+    /// How to undo the writes of the open transaction, in order.
+    undo: Vec<Undo>,
+    /// The counters when the open transaction began.
+    saved: (u64, u64, u64),
 }
 
 impl Default for State {
@@ -63,6 +67,8 @@ impl Default for State {
             outbox: BTreeMap::new(),
             outbox_ids: FxHashMap::default(),
             pushed: 0,
+            undo: Vec::new(),
+            saved: (0, 0, 0),
         }
     }
 }
@@ -81,6 +87,45 @@ impl Record {
     fn new(state: ProfileState) -> Self {
         Record { state, keys: vec![], events: vec![], deadlines: vec![], fired: vec![], persona: None, attributes: Map::new() }
     }
+}
+
+/// Link edges in effect, by key.
+type Edges = FxHashMap<IdentityKey, Vec<IdentityKey>>;
+
+/// One inverse step of the undo journal.
+enum Undo {
+    /// `put_profile`: the previous summary, or `None` if the record was created.
+    Profile(ProfileId, Option<ProfileState>),
+    /// `delete_profile`: the record to put back.
+    Record(Box<(ProfileId, Record)>),
+    /// `put_key`: the key's previous profile and position there; the profile it was pushed to.
+    Key(IdentityKey, Option<(ProfileId, usize)>, ProfileId),
+    /// `delete_key`: the profile and position it had.
+    KeyDeleted(IdentityKey, ProfileId, usize),
+    /// `append_event`: the event's seq.
+    Appended(ProfileId, u64),
+    /// A profile's whole event list before a move, delete or rewrite.
+    Events(ProfileId, Vec<EventRef>),
+    /// `append_link`: the neighbours of both keys before (`None`: no entry).
+    Link(Box<[(IdentityKey, Option<Vec<IdentityKey>>); 2]>),
+    /// `delete_links_of`: the whole log and edges before (rare).
+    Links(Box<(Vec<LinkEntry>, Edges)>),
+    /// `add_conflict`.
+    Conflict,
+    /// `delete_conflicts_of`: the whole list before.
+    Conflicts(Vec<Conflict>),
+    /// A deadline slot `(profile, waypoint)` before: absent, or at a position.
+    Deadline(ProfileId, Arc<str>, Option<(usize, Deadline)>),
+    /// `set_fired`: the previous time, or `None` if the entry was pushed.
+    Fired(ProfileId, String, Option<Micros>),
+    /// `push_action`: its outbox number.
+    Pushed(u64),
+    /// `ack` / `delete_actions_of`: the actions removed.
+    Removed(Vec<(u64, ActionRecord)>),
+    /// `set_persona`.
+    Persona(ProfileId, Option<String>),
+    /// `set_attributes`.
+    Attributes(ProfileId, Map<String, Value>),
 }
 
 fn missing(id: ProfileId) -> Error {
@@ -105,12 +150,196 @@ impl State {
             events.insert(at, event);
         }
     }
+
+    fn begin(&mut self) {
+        self.undo.clear();
+        self.saved = (self.seq, self.next_profile, self.pushed);
+    }
+
+    /// Replaces a profile's events, journalling the old list.
+    fn replace_events(&mut self, id: ProfileId, events: Vec<EventRef>) -> Result<()> {
+        let r = self.record_mut(id)?;
+        let old = std::mem::replace(&mut r.events, events);
+        self.undo.push(Undo::Events(id, old));
+        Ok(())
+    }
+
+    /// Undoes the open transaction, newest step first.
+    fn rollback(&mut self) {
+        while let Some(step) = self.undo.pop() {
+            match step {
+                Undo::Profile(id, Some(old)) => {
+                    if let Some(r) = self.profiles.get_mut(&id) {
+                        r.state = old;
+                    }
+                }
+                Undo::Profile(id, None) => {
+                    self.profiles.remove(&id);
+                }
+                Undo::Record(boxed) => {
+                    let (id, record) = *boxed;
+                    for d in &record.deadlines {
+                        self.due.insert((d.due, id, d.waypoint.clone()));
+                    }
+                    self.profiles.insert(id, record);
+                }
+                Undo::Key(key, old, new) => {
+                    if let Some(r) = self.profiles.get_mut(&new) {
+                        match r.keys.last() {
+                            Some(last) if *last == key => {
+                                r.keys.pop();
+                            }
+                            _ => r.keys.retain(|k| *k != key),
+                        }
+                    }
+                    match old {
+                        Some((p, at)) => {
+                            if let Some(r) = self.profiles.get_mut(&p) {
+                                r.keys.insert(at.min(r.keys.len()), key.clone());
+                            }
+                            self.keys.insert(key, p);
+                        }
+                        None => {
+                            self.keys.remove(&key);
+                        }
+                    }
+                }
+                Undo::KeyDeleted(key, p, at) => {
+                    if let Some(r) = self.profiles.get_mut(&p) {
+                        r.keys.insert(at.min(r.keys.len()), key.clone());
+                    }
+                    self.keys.insert(key, p);
+                }
+                Undo::Appended(id, seq) => {
+                    if let Some(r) = self.profiles.get_mut(&id)
+                        && let Some(at) = r.events.iter().rposition(|e| e.seq == seq)
+                    {
+                        r.events.remove(at);
+                    }
+                }
+                Undo::Events(id, old) => {
+                    if let Some(r) = self.profiles.get_mut(&id) {
+                        r.events = old;
+                    }
+                }
+                Undo::Link(pair) => {
+                    self.links.pop();
+                    for (key, old) in *pair {
+                        match old {
+                            Some(n) => {
+                                self.edges.insert(key, n);
+                            }
+                            None => {
+                                self.edges.remove(&key);
+                            }
+                        }
+                    }
+                }
+                Undo::Links(boxed) => {
+                    let (links, edges) = *boxed;
+                    self.links = links;
+                    self.edges = edges;
+                }
+                Undo::Conflict => {
+                    if let Some(c) = self.conflicts.pop() {
+                        for key in [&c.other, &c.key] {
+                            if let Some(list) = self.conflict_index.get_mut(key) {
+                                list.pop();
+                                if list.is_empty() {
+                                    self.conflict_index.remove(key);
+                                }
+                            }
+                        }
+                    }
+                }
+                Undo::Conflicts(old) => {
+                    self.conflicts = old;
+                    self.reindex_conflicts();
+                }
+                Undo::Deadline(id, waypoint, old) => {
+                    if let Some(r) = self.profiles.get_mut(&id) {
+                        if let Some(at) = r.deadlines.iter().position(|d| d.waypoint == waypoint) {
+                            let d = r.deadlines.remove(at);
+                            self.due.remove(&(d.due, id, d.waypoint));
+                        }
+                        if let Some((at, d)) = old {
+                            self.due.insert((d.due, id, d.waypoint.clone()));
+                            r.deadlines.insert(at.min(r.deadlines.len()), d);
+                        }
+                    }
+                }
+                Undo::Fired(id, waypoint, old) => {
+                    if let Some(r) = self.profiles.get_mut(&id) {
+                        match old {
+                            Some(ts) => {
+                                if let Some(entry) = r.fired.iter_mut().find(|(w, _)| *w == waypoint) {
+                                    entry.1 = ts;
+                                }
+                            }
+                            None => r.fired.retain(|(w, _)| *w != waypoint),
+                        }
+                    }
+                }
+                Undo::Pushed(n) => {
+                    if let Some(a) = self.outbox.remove(&n) {
+                        self.outbox_ids.remove(&a.id);
+                    }
+                }
+                Undo::Removed(actions) => {
+                    for (n, a) in actions {
+                        self.outbox_ids.insert(a.id.clone(), n);
+                        self.outbox.insert(n, a);
+                    }
+                }
+                Undo::Persona(id, old) => {
+                    if let Some(r) = self.profiles.get_mut(&id) {
+                        r.persona = old;
+                    }
+                }
+                Undo::Attributes(id, old) => {
+                    if let Some(r) = self.profiles.get_mut(&id) {
+                        r.attributes = old;
+                    }
+                }
+            }
+        }
+        (self.seq, self.next_profile, self.pushed) = self.saved;
+        self.earliest = self.due.first().map_or(Micros::MAX, |(due, _, _)| *due);
+    }
+
+    fn reindex_conflicts(&mut self) {
+        self.conflict_index.clear();
+        for (i, c) in self.conflicts.iter().enumerate() {
+            for key in [&c.key, &c.other] {
+                self.conflict_index.entry(key.clone()).or_default().push(i);
+            }
+        }
+    }
+}
+
+/// Rolls the open transaction back when dropped uncommitted (an `Err` or a panic).
+struct Open<'a> {
+    state: &'a mut State,
+    committed: bool,
+}
+
+impl Drop for Open<'_> {
+    fn drop(&mut self) {
+        if !self.committed {
+            self.state.rollback();
+        }
+        self.state.undo.clear();
+    }
 }
 
 impl Store for MemoryStore {
     fn write(&self, f: &mut dyn FnMut(&mut dyn Tx) -> Result<()>) -> Result<()> {
         let mut guard = self.state.write().unwrap_or_else(|poisoned| poisoned.into_inner());
-        f(&mut *guard)
+        guard.begin();
+        let mut open = Open { state: &mut guard, committed: false };
+        let result = f(&mut *open.state);
+        open.committed = result.is_ok();
+        result
     }
 
     fn read(&self, f: &mut dyn FnMut(&dyn Tx) -> Result<()>) -> Result<()> {
@@ -202,6 +431,26 @@ impl Tx for State {
         Ok(self.profiles.get(&id).map(|r| r.attributes.clone()).unwrap_or_default())
     }
 
+    fn scan(&self, from: Micros, to: Micros, f: &mut dyn FnMut(EventRef) -> Result<bool>) -> Result<()> {
+        let mut all: Vec<&EventRef> =
+            self.profiles.values().flat_map(|r| r.events.iter()).filter(|e| e.event.ts >= from && e.event.ts < to).collect();
+        all.sort_unstable_by_key(|e| e.order());
+        for e in all {
+            if !f(e.clone())? {
+                break;
+            }
+        }
+        Ok(())
+    }
+
+    fn links(&self, f: &mut dyn FnMut(LinkEntry) -> Result<()>) -> Result<()> {
+        self.links.iter().try_for_each(|l| f(l.clone()))
+    }
+
+    fn counters(&self) -> Result<(u64, u64)> {
+        Ok((self.seq, self.next_profile + 1))
+    }
+
     fn next_seq(&mut self) -> Result<u64> {
         let seq = self.seq;
         self.seq += 1;
@@ -214,70 +463,101 @@ impl Tx for State {
     }
 
     fn put_profile(&mut self, state: &ProfileState) -> Result<()> {
-        self.profiles.entry(state.id).and_modify(|r| r.state = *state).or_insert_with(|| Record::new(*state));
+        let old = match self.profiles.get_mut(&state.id) {
+            Some(r) => Some(std::mem::replace(&mut r.state, *state)),
+            None => {
+                self.profiles.insert(state.id, Record::new(*state));
+                None
+            }
+        };
+        self.undo.push(Undo::Profile(state.id, old));
         Ok(())
     }
 
     fn delete_profile(&mut self, id: ProfileId) -> Result<()> {
-        self.profiles.remove(&id);
+        if let Some(record) = self.profiles.remove(&id) {
+            for d in &record.deadlines {
+                self.due.remove(&(d.due, id, d.waypoint.clone()));
+            }
+            self.earliest = self.due.first().map_or(Micros::MAX, |(due, _, _)| *due);
+            self.undo.push(Undo::Record(Box::new((id, record))));
+        }
         Ok(())
     }
 
     fn put_key(&mut self, key: &IdentityKey, id: ProfileId) -> Result<()> {
-        if let Some(old) = self.keys.insert(key.clone(), id)
-            && let Some(r) = self.profiles.get_mut(&old)
-        {
-            r.keys.retain(|k| k != key);
+        if !self.profiles.contains_key(&id) {
+            return Err(missing(id));
         }
+        let old = match self.keys.insert(key.clone(), id) {
+            Some(old) => {
+                let at = self.profiles.get_mut(&old).and_then(|r| {
+                    let at = r.keys.iter().position(|k| k == key)?;
+                    r.keys.remove(at);
+                    Some(at)
+                });
+                Some((old, at.unwrap_or(usize::MAX)))
+            }
+            None => None,
+        };
         self.record_mut(id)?.keys.push(key.clone());
+        self.undo.push(Undo::Key(key.clone(), old, id));
         Ok(())
     }
 
     fn delete_key(&mut self, key: &IdentityKey) -> Result<()> {
-        if let Some(old) = self.keys.remove(key)
-            && let Some(r) = self.profiles.get_mut(&old)
-        {
-            r.keys.retain(|k| k != key);
+        if let Some(old) = self.keys.remove(key) {
+            let at = self.profiles.get_mut(&old).and_then(|r| {
+                let at = r.keys.iter().position(|k| k == key)?;
+                r.keys.remove(at);
+                Some(at)
+            });
+            self.undo.push(Undo::KeyDeleted(key.clone(), old, at.unwrap_or(usize::MAX)));
         }
         Ok(())
     }
 
     fn append_event(&mut self, event: TrackedEvent) -> Result<()> {
-        let r = self.record_mut(event.profile)?;
+        let (id, seq) = (event.profile, event.seq);
+        let r = self.record_mut(id)?;
         State::insert_sorted(&mut r.events, Arc::new(event));
+        self.undo.push(Undo::Appended(id, seq));
         Ok(())
     }
 
     fn move_events(&mut self, from: ProfileId, to: ProfileId) -> Result<()> {
-        let moved = std::mem::take(&mut self.record_mut(from)?.events);
-        let target = self.record_mut(to)?;
-        let mut all = std::mem::take(&mut target.events);
+        self.record(to)?;
+        let moved = self.record(from)?.events.clone();
+        self.replace_events(from, Vec::new())?;
+        let mut all = self.record(to)?.events.clone();
         all.extend(moved.into_iter().map(|e| Arc::new(TrackedEvent { profile: to, ..(*e).clone() })));
         all.sort_by_key(|e| e.order());
-        target.events = all;
-        Ok(())
+        self.replace_events(to, all)
     }
 
     fn move_event(&mut self, seq: u64, from: ProfileId, to: ProfileId) -> Result<()> {
-        let source = self.record_mut(from)?;
-        let Some(at) = source.events.iter().position(|e| e.seq == seq) else {
+        self.record(to)?;
+        let mut source = self.record(from)?.events.clone();
+        let Some(at) = source.iter().position(|e| e.seq == seq) else {
             return Err(Error::Storage { message: format!("event {seq} is not in profile {from}"), source: None });
         };
-        let event = source.events.remove(at);
-        let moved = Arc::new(TrackedEvent { profile: to, ..(*event).clone() });
-        State::insert_sorted(&mut self.record_mut(to)?.events, moved);
-        Ok(())
+        let event = source.remove(at);
+        let mut target = self.record(to)?.events.clone();
+        State::insert_sorted(&mut target, Arc::new(TrackedEvent { profile: to, ..(*event).clone() }));
+        self.replace_events(from, source)?;
+        self.replace_events(to, target)
     }
 
     fn delete_events_of(&mut self, id: ProfileId) -> Result<()> {
-        if let Some(r) = self.profiles.get_mut(&id) {
-            r.events.clear();
+        if self.profiles.contains_key(&id) {
+            self.replace_events(id, Vec::new())?;
         }
         Ok(())
     }
 
     fn append_link(&mut self, entry: &LinkEntry) -> Result<()> {
         let (a, b) = (&entry.a, &entry.b);
+        self.undo.push(Undo::Link(Box::new([(a.clone(), self.edges.get(a).cloned()), (b.clone(), self.edges.get(b).cloned())])));
         match entry.outcome {
             LinkOutcome::Joined | LinkOutcome::Merged | LinkOutcome::Already if a != b => {
                 for (x, y) in [(a, b), (b, a)] {
@@ -301,6 +581,7 @@ impl Tx for State {
     }
 
     fn delete_links_of(&mut self, keys: &[IdentityKey]) -> Result<()> {
+        self.undo.push(Undo::Links(Box::new((self.links.clone(), self.edges.clone()))));
         self.links.retain(|l| !keys.contains(&l.a) && !keys.contains(&l.b));
         for key in keys {
             for other in self.edges.remove(key).unwrap_or_default() {
@@ -317,25 +598,32 @@ impl Tx for State {
             self.conflict_index.entry(key.clone()).or_default().push(self.conflicts.len());
         }
         self.conflicts.push(conflict.clone());
+        self.undo.push(Undo::Conflict);
         Ok(())
     }
 
     fn delete_conflicts_of(&mut self, keys: &[IdentityKey]) -> Result<()> {
+        let old = self.conflicts.clone();
         self.conflicts.retain(|c| !keys.contains(&c.key) && !keys.contains(&c.other));
-        self.conflict_index.clear();
-        for (i, c) in self.conflicts.iter().enumerate() {
-            for key in [&c.key, &c.other] {
-                self.conflict_index.entry(key.clone()).or_default().push(i);
-            }
-        }
+        self.reindex_conflicts();
+        self.undo.push(Undo::Conflicts(old));
         Ok(())
     }
 
     fn put_deadline(&mut self, deadline: &Deadline) -> Result<()> {
-        self.delete_deadline(deadline.profile, &deadline.waypoint)?;
-        self.due.insert((deadline.due, deadline.profile, deadline.waypoint.clone()));
-        self.earliest = self.earliest.min(deadline.due);
-        self.record_mut(deadline.profile)?.deadlines.push(deadline.clone());
+        let id = deadline.profile;
+        let r = self.profiles.get_mut(&id).ok_or_else(|| missing(id))?;
+        let old = r.deadlines.iter().position(|d| d.waypoint == deadline.waypoint).map(|at| (at, r.deadlines.remove(at)));
+        r.deadlines.push(deadline.clone());
+        if let Some((_, d)) = &old {
+            self.due.remove(&(d.due, id, d.waypoint.clone()));
+        }
+        self.due.insert((deadline.due, id, deadline.waypoint.clone()));
+        self.earliest = match &old {
+            Some((_, d)) if d.due <= self.earliest => self.due.first().map_or(Micros::MAX, |(due, _, _)| *due),
+            _ => self.earliest.min(deadline.due),
+        };
+        self.undo.push(Undo::Deadline(id, deadline.waypoint.clone(), old));
         Ok(())
     }
 
@@ -343,20 +631,29 @@ impl Tx for State {
         let Some(r) = self.profiles.get_mut(&id) else { return Ok(()) };
         if let Some(at) = r.deadlines.iter().position(|d| &*d.waypoint == waypoint) {
             let d = r.deadlines.remove(at);
-            self.due.remove(&(d.due, id, d.waypoint));
+            self.due.remove(&(d.due, id, d.waypoint.clone()));
             if d.due <= self.earliest {
                 self.earliest = self.due.first().map_or(Micros::MAX, |(due, _, _)| *due);
             }
+            self.undo.push(Undo::Deadline(id, d.waypoint.clone(), Some((at, d))));
         }
         Ok(())
     }
 
     fn set_fired(&mut self, id: ProfileId, waypoint: &str, ts: Micros) -> Result<()> {
         let r = self.record_mut(id)?;
-        match r.fired.iter_mut().find(|(w, _)| w == waypoint) {
-            Some(entry) => entry.1 = entry.1.max(ts),
-            None => r.fired.push((waypoint.to_string(), ts)),
-        }
+        let old = match r.fired.iter_mut().find(|(w, _)| w == waypoint) {
+            Some(entry) => {
+                let old = entry.1;
+                entry.1 = entry.1.max(ts);
+                Some(old)
+            }
+            None => {
+                r.fired.push((waypoint.to_string(), ts));
+                None
+            }
+        };
+        self.undo.push(Undo::Fired(id, waypoint.to_string(), old));
         Ok(())
     }
 
@@ -367,33 +664,89 @@ impl Tx for State {
         self.pushed += 1;
         self.outbox_ids.insert(action.id.clone(), self.pushed);
         self.outbox.insert(self.pushed, action.clone());
+        self.undo.push(Undo::Pushed(self.pushed));
         Ok(())
     }
 
     fn ack(&mut self, action_id: &str) -> Result<bool> {
         match self.outbox_ids.remove(action_id) {
-            Some(n) => Ok(self.outbox.remove(&n).is_some()),
+            Some(n) => match self.outbox.remove(&n) {
+                Some(a) => {
+                    self.undo.push(Undo::Removed(vec![(n, a)]));
+                    Ok(true)
+                }
+                None => Ok(false),
+            },
             None => Ok(false),
         }
     }
 
     fn delete_actions_of(&mut self, id: ProfileId) -> Result<()> {
         let gone: Vec<u64> = self.outbox.iter().filter(|(_, a)| a.profile == id).map(|(n, _)| *n).collect();
+        let mut removed = Vec::with_capacity(gone.len());
         for n in gone {
             if let Some(a) = self.outbox.remove(&n) {
                 self.outbox_ids.remove(&a.id);
+                removed.push((n, a));
             }
         }
+        self.undo.push(Undo::Removed(removed));
         Ok(())
     }
 
     fn set_persona(&mut self, id: ProfileId, persona: Option<&str>) -> Result<()> {
-        self.record_mut(id)?.persona = persona.map(str::to_string);
+        let r = self.record_mut(id)?;
+        let old = std::mem::replace(&mut r.persona, persona.map(str::to_string));
+        self.undo.push(Undo::Persona(id, old));
         Ok(())
     }
 
     fn set_attributes(&mut self, id: ProfileId, attributes: &Map<String, Value>) -> Result<()> {
-        self.record_mut(id)?.attributes = attributes.clone();
+        let r = self.record_mut(id)?;
+        let old = std::mem::replace(&mut r.attributes, attributes.clone());
+        self.undo.push(Undo::Attributes(id, old));
+        Ok(())
+    }
+
+    fn delete_events_before(&mut self, before: Micros) -> Result<u64> {
+        let affected: Vec<ProfileId> =
+            self.profiles.iter().filter(|(_, r)| r.events.first().is_some_and(|e| e.event.ts < before)).map(|(id, _)| *id).collect();
+        let mut deleted = 0;
+        for id in affected {
+            let events = self.record(id)?.events.clone();
+            let cut = events.partition_point(|e| e.event.ts < before);
+            deleted += cut as u64;
+            self.replace_events(id, events[cut..].to_vec())?;
+        }
+        Ok(deleted)
+    }
+
+    fn strip_keys(&mut self, keys: &[IdentityKey]) -> Result<u64> {
+        let affected: Vec<ProfileId> =
+            self.profiles.iter().filter(|(_, r)| r.events.iter().any(|e| e.event.keys.iter().any(|k| keys.contains(k)))).map(|(id, _)| *id).collect();
+        let mut changed = 0;
+        for id in affected {
+            let mut events = Vec::new();
+            for e in &self.record(id)?.events {
+                if !e.event.keys.iter().any(|k| keys.contains(k)) {
+                    events.push(e.clone());
+                    continue;
+                }
+                changed += 1;
+                let mut stripped = (**e).clone();
+                stripped.event.keys.retain(|k| !keys.contains(k));
+                if !stripped.event.keys.is_empty() {
+                    events.push(Arc::new(stripped));
+                }
+            }
+            self.replace_events(id, events)?;
+        }
+        Ok(changed)
+    }
+
+    fn raise_counters(&mut self, next_seq: u64, next_profile: u64) -> Result<()> {
+        self.seq = self.seq.max(next_seq);
+        self.next_profile = self.next_profile.max(next_profile.saturating_sub(1));
         Ok(())
     }
 }

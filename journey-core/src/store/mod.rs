@@ -6,10 +6,25 @@
 //!
 //! Deadlines and the outbox live in the store too, so a tracker reopened on a durable
 //! store resumes exactly where it stopped.
+//!
+//! [`SqliteStore`] is the durable, embedded default: one file, WAL, one transaction per
+//! batch (see its docs for the layout, durability and limits). Both stores pass one
+//! conformance suite (`journey-core/tests/store_conformance.rs`), written once against
+//! these traits.
+//!
+//! Store-independent operations are written once here, over the traits: [`forget`] (the
+//! right to be forgotten), [`export_jsonl`] and [`import_jsonl`] (moving a whole store as
+//! JSON Lines).
 
+mod hash;
+mod jsonl;
 mod memory;
+pub mod sqlite;
 
+pub use hash::KeyHasher;
+pub use jsonl::{ExportStats, export_jsonl, import_jsonl};
 pub use memory::MemoryStore;
+pub use sqlite::{Durability, SqliteOptions, SqliteStore};
 
 use std::sync::Arc;
 
@@ -46,6 +61,13 @@ pub trait Store: Send + Sync {
 
     /// Runs `f` with a consistent read-only view.
     fn read(&self, f: &mut dyn FnMut(&dyn Tx) -> Result<()>) -> Result<()>;
+
+    /// Streams the events with `from <= ts < to` in journey order `(ts, seq)` to `f`,
+    /// which returns `false` to stop. Reads one consistent snapshot without loading all
+    /// events at once; a durable store does it without holding up writers.
+    fn scan(&self, from: Micros, to: Micros, f: &mut dyn FnMut(EventRef) -> Result<bool>) -> Result<()> {
+        self.read(&mut |tx| tx.scan(from, to, &mut *f))
+    }
 }
 
 /// One transaction of a [`Store`]. Reads take `&self`; writes `&mut self`.
@@ -85,6 +107,13 @@ pub trait Tx {
     fn persona(&self, id: ProfileId) -> Result<Option<String>>;
     /// A profile's attributes (used by persona rules).
     fn attributes(&self, id: ProfileId) -> Result<Map<String, Value>>;
+    /// Calls `f` with every event with `from <= ts < to`, in journey order `(ts, seq)`,
+    /// until it returns `false`.
+    fn scan(&self, from: Micros, to: Micros, f: &mut dyn FnMut(EventRef) -> Result<bool>) -> Result<()>;
+    /// Calls `f` with every entry of the link log, in log order.
+    fn links(&self, f: &mut dyn FnMut(LinkEntry) -> Result<()>) -> Result<()>;
+    /// The next arrival number and the next profile id the store would hand out.
+    fn counters(&self) -> Result<(u64, u64)>;
 
     // ---- writes ----
     /// The next arrival number (strictly increasing, never reused).
@@ -133,4 +162,50 @@ pub trait Tx {
     fn set_persona(&mut self, id: ProfileId, persona: Option<&str>) -> Result<()>;
     /// Replaces a profile's attributes.
     fn set_attributes(&mut self, id: ProfileId, attributes: &Map<String, Value>) -> Result<()>;
+    /// Deletes every event with `ts < before` (retention); returns how many. Profile
+    /// summaries, keys and links stay: they are aggregates, not the events themselves.
+    fn delete_events_before(&mut self, before: Micros) -> Result<u64>;
+    /// Removes these keys from every stored event that still carries them (events of
+    /// other profiles that carried a forgotten key too); an event left without keys is
+    /// deleted. Returns how many events changed.
+    fn strip_keys(&mut self, keys: &[IdentityKey]) -> Result<u64>;
+    /// Raises the counters so that [`Tx::next_seq`] and [`Tx::new_profile_id`] hand out
+    /// at least these values next (used by imports); never lowers them.
+    fn raise_counters(&mut self, next_seq: u64, next_profile: u64) -> Result<()>;
+}
+
+/// What [`forget`] removed.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct Forgotten {
+    /// The profile that was removed.
+    pub profile: Option<ProfileId>,
+    /// Its keys, as stored (hashed if the store hashes keys).
+    pub keys: Vec<IdentityKey>,
+    /// How many of its events were deleted.
+    pub events: u64,
+    /// How many events of other profiles had a forgotten key removed.
+    pub scrubbed: u64,
+}
+
+/// The right to be forgotten: removes the profile of `key` with its events, keys, links,
+/// conflicts, deadlines, caps, persona, attributes and pending actions, and removes its
+/// keys from events of other profiles, all in the caller's transaction. `None` when the
+/// key is unknown.
+pub fn forget(tx: &mut dyn Tx, key: &IdentityKey) -> Result<Option<Forgotten>> {
+    let Some(id) = tx.key_profile(key)? else { return Ok(None) };
+    let keys = tx.keys_of(id)?;
+    let events = tx.events_of(id, None)?.len() as u64;
+    tx.delete_events_of(id)?;
+    for d in tx.deadlines_of(id)? {
+        tx.delete_deadline(id, &d.waypoint)?;
+    }
+    tx.delete_actions_of(id)?;
+    tx.delete_links_of(&keys)?;
+    tx.delete_conflicts_of(&keys)?;
+    for k in &keys {
+        tx.delete_key(k)?;
+    }
+    let scrubbed = tx.strip_keys(&keys)?;
+    tx.delete_profile(id)?;
+    Ok(Some(Forgotten { profile: Some(id), keys, events, scrubbed }))
 }

@@ -1,0 +1,236 @@
+//! Durable ingest: 1M generated events over 100k profiles (the `track` benchmark's data:
+//! the shop map with 20 waypoints), tracked in batches of 1,000 into a SQLite file, against
+//! a bare rusqlite insert of the same event rows (same table, same index, same JSON
+//! bodies, same transactions of 1,000) measured in the same run. Prints both rates and
+//! their ratio, the reopen time, and the file size per event; also the in-memory tracker
+//! on the same batches, for reference.
+//!
+//! `cargo bench -p journey-core --bench sqlite` (EVENTS=... PROFILES=... BATCH=... to
+//! resize, DIR=... for the folder of the files, DURABILITY=os for synchronous=FULL).
+//! Under `cargo test --all-targets` it runs once on 20,000 events, as a smoke test.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Instant;
+
+use journey_core::store::{Durability, SqliteOptions, SqliteStore};
+use journey_core::{Event, IdentityKey, MapDocument, Tracker, TrackerConfig, Waypoint};
+use rusqlite::{Connection, params};
+
+fn env(name: &str, default: usize) -> usize {
+    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+}
+
+fn file_bytes(path: &Path) -> u64 {
+    ["", "-wal"].iter().filter_map(|ext| std::fs::metadata(format!("{}{ext}", path.display())).ok()).map(|m| m.len()).sum()
+}
+
+fn remove(path: &Path) {
+    for ext in ["", "-wal", "-shm"] {
+        let _ = std::fs::remove_file(format!("{}{ext}", path.display()));
+    }
+}
+
+fn main() {
+    // `cargo bench` passes --bench; `cargo test --all-targets` does not: a quick smoke run then.
+    let full = std::env::args().any(|a| a == "--bench");
+    let events = env("EVENTS", if full { 1_000_000 } else { 20_000 });
+    let profiles = env("PROFILES", if full { 100_000 } else { 2_000 });
+    let batch = env("BATCH", 1_000);
+    let durability = if std::env::var("DURABILITY").is_ok_and(|d| d == "os") { Durability::Os } else { Durability::Process };
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = std::env::var("DIR").map(PathBuf::from).unwrap_or_else(|_| tmp.path().to_path_buf());
+
+    let mut doc = MapDocument::load(Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/maps/shop.json")).unwrap();
+    let map = &mut doc.maps[0];
+    let touchpoints: Vec<String> = map.touchpoints.iter().map(|t| t.id.clone()).collect();
+    let mut i = 0;
+    while map.waypoints.len() < 20 {
+        let json = format!(
+            r#"{{"id": "extra{i}", "trigger": {{"touchpoint": "{}"}}, "condition": {{"any": [{{"touchpoint": "{}"}}, {{"property": {{"name": "value", "op": ">", "value": 900}}}}]}},
+                "within": "{}m", "on_missed": [{{"kind": "sms"}}], "cap": {{"cooldown": "1d"}}}}"#,
+            touchpoints[(i * 7) % touchpoints.len()],
+            touchpoints[(i * 7 + 3) % touchpoints.len()],
+            5 + i
+        );
+        map.waypoints.push(serde_json::from_str::<Waypoint>(&json).unwrap());
+        i += 1;
+    }
+    let names: Vec<String> = map.touchpoints.iter().flat_map(|t| t.events.clone()).collect();
+    let channels = ["web", "mobile_app", "email", "phone", "chat"];
+    let mut seed: u64 = 42;
+    let mut next = || {
+        seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        seed >> 33
+    };
+    let keys: Vec<IdentityKey> = (0..profiles).map(|p| IdentityKey::parse(&format!("session:{p:08x}")).unwrap()).collect();
+    let t0: i64 = 1_736_121_600_000_000;
+    let mut log = Vec::with_capacity(events);
+    let mut owner = Vec::with_capacity(events);
+    for n in 0..events {
+        let p = next() as usize % profiles;
+        let mut e = Event::new(t0 + n as i64 * 20_000, keys[p].clone(), names[next() as usize % names.len()].clone(), channels[next() as usize % 5]);
+        if next() % 10 == 0 {
+            e = e.with_key(IdentityKey::parse(&format!("email:{}@example.com", p % (profiles / 2).max(1))).unwrap());
+        }
+        if next() % 4 == 0 {
+            e = e.with_property("value", (next() % 1000) as i64);
+        }
+        log.push(e);
+        owner.push(p as i64 + 1);
+    }
+    let batches: Vec<Vec<Event>> = log.chunks(batch).map(|c| c.to_vec()).collect();
+    println!("sqlite: {events} events over {profiles} keys, 20 waypoints, batches of {batch}, {durability:?} durability, files in {}", dir.display());
+
+    // The in-memory tracker on the same batches, for reference.
+    let memory = if std::env::var("ONLY_TRACKER").is_ok() {
+        0.0
+    } else {
+        let tracker = Tracker::new(&doc, TrackerConfig::default()).unwrap();
+        let copy = batches.clone();
+        let start = Instant::now();
+        for b in copy {
+            tracker.track_batch(b).unwrap();
+        }
+        events as f64 / start.elapsed().as_secs_f64()
+    };
+
+    // Tracker -> SQLite.
+    let path = dir.join("bench-tracker.db");
+    remove(&path);
+    let options = SqliteOptions { durability, ..Default::default() };
+    let store = Arc::new(SqliteStore::open_with(&path, options.clone()).unwrap());
+    let tracker = Tracker::with_store(&doc, TrackerConfig::default(), store.clone()).unwrap();
+    let mut fired = 0;
+    let mut slowest = 0f64;
+    let mut actions: Vec<Vec<journey_core::ActionRecord>> = Vec::with_capacity(batches.len());
+    let start = Instant::now();
+    for b in batches {
+        let t = Instant::now();
+        let done = tracker.track_batch(b).unwrap();
+        slowest = slowest.max(t.elapsed().as_secs_f64());
+        let batch_actions: Vec<_> = done.into_iter().flat_map(|t| t.actions).collect();
+        fired += batch_actions.len();
+        actions.push(batch_actions);
+    }
+    let secs = start.elapsed().as_secs_f64();
+    let durable = events as f64 / secs;
+    let stored = tracker.count(&Default::default()).unwrap();
+    if std::env::var("ONLY_TRACKER").is_ok() {
+        println!("  tracker -> SQLite {durable:.0} events/s");
+        std::process::exit(0);
+    }
+    let before_close = file_bytes(&path);
+    let t = Instant::now();
+    drop(tracker);
+    drop(store);
+    let close = t.elapsed().as_secs_f64();
+    let size = file_bytes(&path);
+    let t = Instant::now();
+    let store = Arc::new(SqliteStore::open_with(&path, options).unwrap());
+    let reopen = t.elapsed().as_secs_f64();
+    let tracker = Tracker::with_store(&doc, TrackerConfig::default(), store.clone()).unwrap();
+    assert_eq!(tracker.count(&Default::default()).unwrap(), stored);
+    let mut ctx = Vec::new();
+    for n in 0..10_000 {
+        let k = &keys[(n * 7919) % profiles];
+        let t = Instant::now();
+        std::hint::black_box(tracker.context(k).unwrap());
+        ctx.push(t.elapsed().as_nanos() as u64);
+    }
+    ctx.sort_unstable();
+    let t = Instant::now();
+    let mut scanned = 0u64;
+    journey_core::Store::scan(&*store, i64::MIN, i64::MAX, &mut |_| {
+        scanned += 1;
+        Ok(true)
+    })
+    .unwrap();
+    let scan = t.elapsed().as_secs_f64();
+    drop(tracker);
+    drop(store);
+
+    // Bare rusqlite: the same event rows, same table and index, same transactions.
+    let bare_path = dir.join("bench-bare.db");
+    remove(&bare_path);
+    let conn = Connection::open(&bare_path).unwrap();
+    let sync = if durability == Durability::Os { "FULL" } else { "NORMAL" };
+    conn.execute_batch(&format!(
+        "PRAGMA journal_mode = WAL; PRAGMA synchronous = {sync}; PRAGMA cache_size = -65536;
+         CREATE TABLE events (seq INTEGER PRIMARY KEY, profile INTEGER NOT NULL, ts INTEGER NOT NULL, body TEXT NOT NULL);
+         CREATE INDEX events_ts ON events (ts);"
+    ))
+    .unwrap();
+    let start = Instant::now();
+    let mut body = Vec::with_capacity(512);
+    for (c, chunk) in log.chunks(batch).enumerate() {
+        let tx = conn.unchecked_transaction().unwrap();
+        {
+            let mut stmt = tx.prepare_cached("INSERT INTO events (seq, profile, ts, body) VALUES (?1, ?2, ?3, ?4)").unwrap();
+            for (i, e) in chunk.iter().enumerate() {
+                let seq = c * batch + i;
+                body.clear();
+                serde_json::to_writer(&mut body, e).unwrap();
+                stmt.execute(params![seq as i64, owner[seq], e.ts, std::str::from_utf8(&body).unwrap()]).unwrap();
+            }
+        }
+        tx.commit().unwrap();
+    }
+    let bare = events as f64 / start.elapsed().as_secs_f64();
+    drop(conn);
+    let bare_size = file_bytes(&bare_path);
+    remove(&bare_path);
+
+    // Bare rusqlite again, with the outbox rows too: the events and actions the store keeps.
+    let conn = Connection::open(&bare_path).unwrap();
+    conn.execute_batch(&format!(
+        "PRAGMA journal_mode = WAL; PRAGMA synchronous = {sync}; PRAGMA cache_size = -65536;
+         CREATE TABLE events (seq INTEGER PRIMARY KEY, profile INTEGER NOT NULL, ts INTEGER NOT NULL, body TEXT NOT NULL);
+         CREATE INDEX events_ts ON events (ts);
+         CREATE TABLE outbox (n INTEGER PRIMARY KEY, id TEXT NOT NULL, profile INTEGER NOT NULL, ts INTEGER NOT NULL, body TEXT NOT NULL);"
+    ))
+    .unwrap();
+    let start = Instant::now();
+    for (c, chunk) in log.chunks(batch).enumerate() {
+        let tx = conn.unchecked_transaction().unwrap();
+        {
+            let mut stmt = tx.prepare_cached("INSERT INTO events (seq, profile, ts, body) VALUES (?1, ?2, ?3, ?4)").unwrap();
+            for (i, e) in chunk.iter().enumerate() {
+                let seq = c * batch + i;
+                body.clear();
+                serde_json::to_writer(&mut body, e).unwrap();
+                stmt.execute(params![seq as i64, owner[seq], e.ts, std::str::from_utf8(&body).unwrap()]).unwrap();
+            }
+            let mut stmt = tx.prepare_cached("INSERT INTO outbox (id, profile, ts, body) VALUES (?1, ?2, ?3, ?4)").unwrap();
+            for a in &actions[c] {
+                body.clear();
+                serde_json::to_writer(&mut body, a).unwrap();
+                stmt.execute(params![a.id, a.profile.0 as i64, a.ts, std::str::from_utf8(&body).unwrap()]).unwrap();
+            }
+        }
+        tx.commit().unwrap();
+    }
+    let bare_outbox = events as f64 / start.elapsed().as_secs_f64();
+    drop(conn);
+    remove(&bare_path);
+    remove(&path);
+
+    println!("  in-memory tracker, same batches   {memory:.0} events/s (reference)");
+    println!(
+        "  tracker -> SQLite                 {durable:.0} events/s ({secs:.2} s), {fired} actions, {stored} profiles, slowest batch {:.1} ms",
+        slowest * 1e3
+    );
+    println!("  bare rusqlite insert, same rows   {bare:.0} events/s");
+    println!("  ratio tracker/bare                {:.2}", durable / bare);
+    println!("  bare insert, events + outbox rows {bare_outbox:.0} events/s; ratio tracker/that {:.2}", durable / bare_outbox);
+    println!("  close (state checkpoint)          {close:.2} s; reopen (load hot state) {reopen:.2} s");
+    println!(
+        "  file size                         {:.0} bytes/event ({} MiB; {} MiB before close); bare {:.0} bytes/event",
+        size as f64 / events as f64,
+        size >> 20,
+        before_close >> 20,
+        bare_size as f64 / events as f64
+    );
+    println!("  context after reopen              p50 {} ns, p99 {} ns", ctx[ctx.len() / 2], ctx[ctx.len() * 99 / 100]);
+    println!("  full scan in (ts, seq) order      {scanned} events in {scan:.2} s ({:.0} events/s)", scanned as f64 / scan);
+}

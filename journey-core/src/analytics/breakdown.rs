@@ -1,0 +1,189 @@
+//! Funnel breakdowns: the same funnel computed for each value of a dimension, with
+//! conversion between steps and time to convert per value.
+//!
+//! Decisions (ANALYTICS.md names the dimensions, not how a journey gets its value):
+//! * **Journey-level** dimensions give every journey one value, and every journey is counted
+//!   in its value's group (so a group has its own `not_entered`):
+//!   - [`Breakdown::Persona`]: the journey's persona (see [`super::persona`]);
+//!   - [`Breakdown::FirstTouchpoint`]: the touchpoint of the journey's first on-map event
+//!     (`null` when it has none);
+//!   - [`Breakdown::Attribute`]: a profile attribute (see [`super::persona`] for how a
+//!     profile's attributes are merged), compared as text.
+//! * **Step-level** dimensions take the value of the deciding chain's step-1 event (the
+//!   latest-starting chain reaching the journey's level: the one in-progress and time to
+//!   convert use). Journeys that never matched step 1 have no such event: they are in no
+//!   group, only in the total's `not_entered` (a group's `not_entered` is 0):
+//!   - [`Breakdown::Channel`]: that event's channel;
+//!   - [`Breakdown::Property`]: that event's property (see [`super::properties`]), as text.
+//! * `null` is the group of journeys without a value. Groups are ordered by value (byte-wise),
+//!   `null` last; by persona: document order, then `null`, every persona listed even when
+//!   empty. Other groups are listed only when they hold a journey.
+//! * Each group is a whole funnel over its journeys: step counts, conversion from the
+//!   previous step, stops (in progress / dropped), excluded journeys and time to convert
+//!   (median, p90, histogram), computed exactly as [`super::funnel()`] does.
+
+use serde::Serialize;
+
+use super::funnel::{self, Funnel, FunnelOptions, FunnelOptionsEcho, FunnelStep, FunnelStop, JourneyFunnel, TimeToConvert};
+use super::intern::NONE;
+use super::journeys::{Journey, Journeys};
+use super::persona::PersonaOptions;
+use crate::error::Result;
+
+/// What a funnel is broken down by.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Breakdown {
+    /// The journey's persona.
+    Persona,
+    /// The channel of the step-1 event of the deciding chain.
+    Channel,
+    /// The touchpoint of the journey's first on-map event.
+    FirstTouchpoint,
+    /// An event property of the step-1 event of the deciding chain.
+    Property(String),
+    /// A profile attribute.
+    Attribute(String),
+}
+
+impl Breakdown {
+    /// The dimension as published (`persona`, `channel`, `first_touchpoint`,
+    /// `property:<name>`, `attribute:<name>`).
+    pub fn label(&self) -> String {
+        match self {
+            Breakdown::Persona => "persona".into(),
+            Breakdown::Channel => "channel".into(),
+            Breakdown::FirstTouchpoint => "first_touchpoint".into(),
+            Breakdown::Property(p) => format!("property:{p}"),
+            Breakdown::Attribute(a) => format!("attribute:{a}"),
+        }
+    }
+
+    /// Whether the value is taken from the step-1 event (else from the journey).
+    pub fn is_step_level(&self) -> bool {
+        matches!(self, Breakdown::Channel | Breakdown::Property(_))
+    }
+
+    fn describe(&self) -> &'static str {
+        match self {
+            Breakdown::Persona => "the journey's persona; every journey is in one group",
+            Breakdown::FirstTouchpoint => "the touchpoint of the journey's first on-map event; every journey is in one group",
+            Breakdown::Attribute(_) => "the profile attribute, as text; every journey is in one group",
+            Breakdown::Channel => "the channel of the deciding chain's step-1 event; journeys that never entered are in no group",
+            Breakdown::Property(_) => "the property of the deciding chain's step-1 event, as text; journeys that never entered are in no group",
+        }
+    }
+}
+
+/// The options of a breakdown, as published.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct FunnelBreakdownOptions {
+    /// The funnel's options.
+    pub funnel: FunnelOptionsEcho,
+    /// The dimension.
+    pub by: String,
+    /// How a journey's value is taken (descriptive).
+    pub value: String,
+    /// How personas were assigned (breakdowns by persona only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub personas: Option<PersonaOptions>,
+}
+
+/// The funnel of one value.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct FunnelGroup {
+    /// The value (`null`: journeys without one).
+    pub value: Option<String>,
+    /// Journeys counted in the group (less the excluded ones).
+    pub journeys: u64,
+    /// Of them, journeys that never matched step 1 (0 for step-level dimensions).
+    pub not_entered: u64,
+    /// Journeys that matched every step.
+    pub converted: u64,
+    /// One row per step.
+    pub steps: Vec<FunnelStep>,
+    /// One row per level 1..n-1.
+    pub stopped_at: Vec<FunnelStop>,
+    /// Time to convert of the group's converted journeys.
+    pub time_to_convert: TimeToConvert,
+    /// Journeys removed by exclusion steps (only when exclusion steps are given).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub excluded: Option<u64>,
+}
+
+/// A funnel broken down by a dimension.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct FunnelBreakdown {
+    /// The options it was computed with.
+    pub options: FunnelBreakdownOptions,
+    /// The funnel over all journeys.
+    pub total: Funnel,
+    /// One funnel per value (see the module docs for the order).
+    pub groups: Vec<FunnelGroup>,
+}
+
+/// How journeys are grouped: `group(journey index, journey, evaluation)` returns a group
+/// `< labels.len()` or [`NONE`]; `keep_empty` lists groups with no journey too.
+pub(crate) struct Grouping<G> {
+    pub labels: Vec<Option<String>>,
+    pub keep_empty: bool,
+    pub group: G,
+    pub personas: Option<PersonaOptions>,
+}
+
+/// Computes a breakdown with a grouping built by the caller.
+pub(crate) fn funnel_by<G>(j: &Journeys<'_>, o: &FunnelOptions, by: &Breakdown, grouping: Grouping<G>) -> Result<FunnelBreakdown>
+where
+    G: Fn(usize, &Journey<'_>, Option<&JourneyFunnel>) -> u32 + Sync,
+{
+    let total = funnel::funnel(j, o)?;
+    let p = funnel::prepare(j, o)?;
+    let counts = funnel::accumulate(j, &p, grouping.labels.len(), grouping.group);
+    let has_excl = p.has_exclusions();
+    let mut groups: Vec<FunnelGroup> = counts
+        .into_iter()
+        .zip(grouping.labels)
+        .filter(|(c, _)| grouping.keep_empty || c.levels.iter().sum::<u64>() + c.excluded > 0)
+        .map(|(c, value)| {
+            let a = funnel::assemble(c, o, has_excl);
+            FunnelGroup {
+                value,
+                journeys: a.journeys,
+                not_entered: a.not_entered,
+                converted: a.converted,
+                steps: a.steps,
+                stopped_at: a.stopped_at,
+                time_to_convert: a.time_to_convert,
+                excluded: a.excluded,
+            }
+        })
+        .collect();
+    if !grouping.keep_empty {
+        groups.sort_by(|a, b| match (&a.value, &b.value) {
+            (Some(x), Some(y)) => x.as_bytes().cmp(y.as_bytes()),
+            (Some(_), None) => std::cmp::Ordering::Less,
+            (None, Some(_)) => std::cmp::Ordering::Greater,
+            (None, None) => std::cmp::Ordering::Equal,
+        });
+    }
+    Ok(FunnelBreakdown {
+        options: FunnelBreakdownOptions { funnel: o.echo(p.now()), by: by.label(), value: by.describe().into(), personas: grouping.personas },
+        total,
+        groups,
+    })
+}
+
+/// Gives a grouping closure the signature [`funnel_by`] needs (for any journey lifetime).
+pub(crate) fn group_fn<G>(g: G) -> G
+where
+    G: Fn(usize, &Journey<'_>, Option<&JourneyFunnel>) -> u32 + Sync,
+{
+    g
+}
+
+/// Group ids for the values of a per-row column: value id `v` is group `v`, no value is
+/// group `nvalues` (the `null` group).
+#[inline]
+pub(crate) fn value_group(v: u32, nvalues: usize) -> u32 {
+    if v == NONE { nvalues as u32 } else { v }
+}

@@ -1,0 +1,265 @@
+//! The writer thread: owns the writer connection and runs what a write transaction sends
+//! it, in order. Rows are streamed to it while the tracker works on the next event, so
+//! SQLite's work and the tracker's overlap on two cores; calls that need an answer wait
+//! for everything sent before them.
+
+use std::sync::Arc;
+use std::sync::mpsc::{self, Receiver, Sender, SyncSender};
+use std::thread::JoinHandle;
+
+use rusqlite::{Connection, params};
+
+use super::Ctx;
+use crate::error::{Error, Result};
+use crate::outbox::ActionRecord;
+use crate::profile::TrackedEvent;
+
+/// One write, executed in order on the writer thread.
+pub(crate) enum Row {
+    /// An event, serialised on the writer thread.
+    Event(Box<TrackedEvent>),
+    /// An action, serialised on the writer thread.
+    Action(i64, Box<ActionRecord>),
+    DeleteAction(i64),
+    Link {
+        n: i64,
+        a: String,
+        b: String,
+        ts: i64,
+        event_seq: Option<i64>,
+        outcome: &'static str,
+        absorbed: Option<i64>,
+        profile: i64,
+    },
+    Conflict {
+        key: String,
+        other: String,
+        ts: i64,
+        event_seq: Option<i64>,
+        kind: String,
+        limit: i64,
+        message: String,
+    },
+    DeleteConflictsOf(String),
+    MoveEvent {
+        seq: i64,
+        profile: i64,
+    },
+    DeleteEvent(i64),
+    DeleteLink(i64),
+    Journal {
+        seq: i64,
+        next_profile: i64,
+        key_pos: i64,
+        ops: Vec<u8>,
+    },
+}
+
+type Job = Box<dyn FnOnce(&mut Side) + Send>;
+
+enum Cmd {
+    Rows(Vec<Row>),
+    Run(Job),
+}
+
+/// The writer thread's side.
+pub(crate) struct Side {
+    pub conn: Connection,
+    ctx: Arc<Ctx>,
+    /// The first failure of the open transaction, reported by the next call.
+    failed: Option<Error>,
+    /// Reused buffer for JSON bodies.
+    body: Vec<u8>,
+}
+
+impl Side {
+    /// Applies rows in order; events and actions (the bulk) through statements looked up
+    /// once per group.
+    fn apply_all(&mut self, rows: Vec<Row>) -> Result<()> {
+        let ctx = self.ctx.clone();
+        let ctx = &*ctx;
+        let q = |what: &'static str| move |e| ctx.sql(what, e);
+        let mut events = None;
+        let mut actions = None;
+        let mut body = std::mem::take(&mut self.body);
+        let result = (|| {
+            for row in rows {
+                match row {
+                    Row::Event(e) => {
+                        let stmt = match &mut events {
+                            Some(s) => s,
+                            None => events.insert(
+                                self.conn
+                                    .prepare_cached("INSERT INTO events (seq, profile, ts, body) VALUES (?1, ?2, ?3, ?4)")
+                                    .map_err(q("appending an event"))?,
+                            ),
+                        };
+                        body.clear();
+                        serde_json::to_writer(&mut body, &e.event).map_err(|e| Error::storage("cannot serialise an event", e))?;
+                        let text = std::str::from_utf8(&body).expect("JSON is UTF-8");
+                        stmt.execute(params![e.seq as i64, e.profile.0 as i64, e.event.ts, text]).map_err(q("appending an event"))?;
+                    }
+                    Row::Action(n, a) => {
+                        let stmt = match &mut actions {
+                            Some(s) => s,
+                            None => actions.insert(
+                                self.conn
+                                    .prepare_cached("INSERT INTO outbox (n, id, profile, ts, body) VALUES (?1, ?2, ?3, ?4, ?5)")
+                                    .map_err(q("putting an action in the outbox"))?,
+                            ),
+                        };
+                        body.clear();
+                        serde_json::to_writer(&mut body, &*a).map_err(|e| Error::storage("cannot serialise an action", e))?;
+                        let text = std::str::from_utf8(&body).expect("JSON is UTF-8");
+                        stmt.execute(params![n, a.id, a.profile.0 as i64, a.ts, text]).map_err(q("putting an action in the outbox"))?;
+                    }
+                    other => Self::apply(&self.conn, &self.ctx, &mut body, other)?,
+                }
+            }
+            Ok(())
+        })();
+        drop((events, actions));
+        self.body = body;
+        result
+    }
+
+    fn apply(c: &Connection, ctx: &Ctx, body: &mut Vec<u8>, row: Row) -> Result<()> {
+        let q = |what: &'static str| move |e| ctx.sql(what, e);
+        match row {
+            Row::Event(e) => {
+                body.clear();
+                serde_json::to_writer(&mut *body, &e.event).map_err(|e| Error::storage("cannot serialise an event", e))?;
+                let body = std::str::from_utf8(body).expect("JSON is UTF-8");
+                c.prepare_cached("INSERT INTO events (seq, profile, ts, body) VALUES (?1, ?2, ?3, ?4)")
+                    .and_then(|mut s| s.execute(params![e.seq as i64, e.profile.0 as i64, e.event.ts, body]))
+                    .map_err(q("appending an event"))?;
+            }
+            Row::Action(n, a) => {
+                body.clear();
+                serde_json::to_writer(&mut *body, &*a).map_err(|e| Error::storage("cannot serialise an action", e))?;
+                let body = std::str::from_utf8(body).expect("JSON is UTF-8");
+                c.prepare_cached("INSERT INTO outbox (n, id, profile, ts, body) VALUES (?1, ?2, ?3, ?4, ?5)")
+                    .and_then(|mut s| s.execute(params![n, a.id, a.profile.0 as i64, a.ts, body]))
+                    .map_err(q("putting an action in the outbox"))?;
+            }
+            Row::DeleteAction(n) => {
+                c.prepare_cached("DELETE FROM outbox WHERE n = ?1").and_then(|mut s| s.execute([n])).map_err(q("acknowledging an action"))?;
+            }
+            Row::Link { n, a, b, ts, event_seq, outcome, absorbed, profile } => {
+                c.prepare_cached("INSERT INTO links (n, a, b, ts, event_seq, outcome, absorbed, profile) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)")
+                    .and_then(|mut s| s.execute(params![n, a, b, ts, event_seq, outcome, absorbed, profile]))
+                    .map_err(q("appending to the link log"))?;
+            }
+            Row::Conflict { key, other, ts, event_seq, kind, limit, message } => {
+                c.prepare_cached("INSERT INTO conflicts (key, other, ts, event_seq, kind, lim, message) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)")
+                    .and_then(|mut s| s.execute(params![key, other, ts, event_seq, kind, limit, message]))
+                    .map_err(q("recording a conflict"))?;
+            }
+            Row::DeleteConflictsOf(key) => {
+                c.prepare_cached("DELETE FROM conflicts WHERE key = ?1 OR other = ?1")
+                    .and_then(|mut s| s.execute([key]))
+                    .map_err(q("deleting conflicts"))?;
+            }
+            Row::MoveEvent { seq, profile } => {
+                c.prepare_cached("UPDATE events SET profile = ?2 WHERE seq = ?1")
+                    .and_then(|mut s| s.execute([seq, profile]))
+                    .map_err(q("moving an event"))?;
+            }
+            Row::DeleteEvent(seq) => {
+                c.prepare_cached("DELETE FROM events WHERE seq = ?1").and_then(|mut s| s.execute([seq])).map_err(q("deleting an event"))?;
+            }
+            Row::DeleteLink(n) => {
+                c.prepare_cached("DELETE FROM links WHERE n = ?1").and_then(|mut s| s.execute([n])).map_err(q("deleting links"))?;
+            }
+            Row::Journal { seq, next_profile, key_pos, ops } => {
+                c.prepare_cached("INSERT INTO journal (seq, next_profile, key_pos, ops) VALUES (?1, ?2, ?3, ?4)")
+                    .and_then(|mut s| s.execute(params![seq, next_profile, key_pos, ops]))
+                    .map_err(q("writing the journal"))?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The handle to the writer thread.
+pub(crate) struct Pipe {
+    tx: Option<Sender<Cmd>>,
+    thread: Option<JoinHandle<()>>,
+    ctx: Arc<Ctx>,
+}
+
+fn stopped(ctx: &Ctx) -> Error {
+    Error::Storage { message: format!("{}: the SQLite writer thread stopped", ctx.path), source: None }
+}
+
+impl Pipe {
+    pub fn start(conn: Connection, ctx: Arc<Ctx>) -> Result<Pipe> {
+        let (tx, rx): (Sender<Cmd>, Receiver<Cmd>) = mpsc::channel();
+        let mut side = Side { conn, ctx: ctx.clone(), failed: None, body: Vec::with_capacity(1024) };
+        let thread = std::thread::Builder::new()
+            .name("journey-sqlite-writer".into())
+            .spawn(move || {
+                for cmd in rx {
+                    match cmd {
+                        Cmd::Rows(rows) => {
+                            if side.failed.is_none()
+                                && let Err(e) = side.apply_all(rows)
+                            {
+                                side.failed = Some(e);
+                            }
+                        }
+                        Cmd::Run(job) => job(&mut side),
+                    }
+                }
+            })
+            .map_err(|e| Error::Storage { message: format!("{}: cannot start the SQLite writer thread", ctx.path), source: Some(Box::new(e)) })?;
+        Ok(Pipe { tx: Some(tx), thread: Some(thread), ctx })
+    }
+
+    /// Sends rows; a failure is reported by the next [`Pipe::call`].
+    pub fn send(&self, rows: Vec<Row>) -> Result<()> {
+        self.tx.as_ref().ok_or_else(|| stopped(&self.ctx))?.send(Cmd::Rows(rows)).map_err(|_| stopped(&self.ctx))
+    }
+
+    /// Runs `f` on the writer connection after everything sent before, and waits for its
+    /// answer; fails instead with the first failure of a row sent before.
+    pub fn call<T: Send + 'static>(&self, f: impl FnOnce(&Connection) -> Result<T> + Send + 'static) -> Result<T> {
+        self.call_side(move |side| match side.failed.take() {
+            Some(e) => Err(e),
+            None => f(&side.conn),
+        })
+    }
+
+    /// Runs `f` on the writer thread after everything sent before, without waiting.
+    pub fn post(&self, f: impl FnOnce(&Connection) + Send + 'static) -> Result<()> {
+        let job: Job = Box::new(move |side| f(&side.conn));
+        self.tx.as_ref().ok_or_else(|| stopped(&self.ctx))?.send(Cmd::Run(job)).map_err(|_| stopped(&self.ctx))
+    }
+
+    /// Like [`Pipe::call`], but also runs when a row failed (it clears the failure): for
+    /// ending a transaction.
+    pub fn call_always<T: Send + 'static>(&self, f: impl FnOnce(&Connection, Option<Error>) -> T + Send + 'static) -> Result<T> {
+        self.call_side(move |side| {
+            let failed = side.failed.take();
+            Ok(f(&side.conn, failed))
+        })
+    }
+
+    fn call_side<T: Send + 'static>(&self, f: impl FnOnce(&mut Side) -> Result<T> + Send + 'static) -> Result<T> {
+        let (reply, answer): (SyncSender<Result<T>>, _) = mpsc::sync_channel(1);
+        let job: Job = Box::new(move |side| {
+            let _ = reply.send(f(side));
+        });
+        self.tx.as_ref().ok_or_else(|| stopped(&self.ctx))?.send(Cmd::Run(job)).map_err(|_| stopped(&self.ctx))?;
+        answer.recv().map_err(|_| stopped(&self.ctx))?
+    }
+}
+
+impl Drop for Pipe {
+    fn drop(&mut self) {
+        self.tx.take();
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}

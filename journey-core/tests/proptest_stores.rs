@@ -1,0 +1,83 @@
+//! Property test: a journey's analytics are the same whether its events were tracked into
+//! the memory store or into SQLite (`Analysis::from_store` over each).
+
+use std::sync::Arc;
+
+use journey_core::analytics::{Analysis, AnalysisOptions, FunnelOptions};
+use journey_core::store::{MemoryStore, SqliteStore, Store};
+use journey_core::{Event, IdentityKey, MapDocument, Tracker, TrackerConfig};
+use proptest::prelude::*;
+use serde_json::{Value, json};
+
+const T0: i64 = 1_736_121_600_000_000;
+
+const KEYS: [&str; 8] = ["session:a", "session:b", "device:d", "email:e@x.test", "phone:+1", "customer:1", "customer:2", "session:c"];
+const NAMES: [&str; 8] = ["ad_click", "product_view", "add_to_cart", "checkout_start", "payment", "order_confirmed", "survey", "off_map"];
+
+#[derive(Debug, Clone)]
+enum Op {
+    Track { keys: Vec<usize>, name: usize, dt: i64, csat: Option<i64> },
+    Link(usize, usize, i64),
+}
+
+fn op() -> impl Strategy<Value = Op> {
+    prop_oneof![
+        6 => (prop::collection::vec(0..KEYS.len(), 1..3), 0..NAMES.len(), 0i64..3_600_000_000, prop::option::of(1i64..=5))
+            .prop_map(|(keys, name, dt, csat)| Op::Track { keys, name, dt, csat }),
+        1 => (0..KEYS.len(), 0..KEYS.len(), 0i64..3_600_000_000).prop_map(|(a, b, dt)| Op::Link(a, b, dt)),
+    ]
+}
+
+fn key(i: usize) -> IdentityKey {
+    IdentityKey::parse(KEYS[i]).unwrap()
+}
+
+fn shop() -> MapDocument {
+    MapDocument::load(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/maps/shop.json")).unwrap()
+}
+
+/// Tracks the operations into `store` and returns the analytics of the store, as JSON.
+fn analytics_of(doc: &MapDocument, ops: &[Op], store: Arc<dyn Store>) -> Value {
+    let config = TrackerConfig::default();
+    let tracker = Tracker::with_store(doc, config.clone(), store.clone()).unwrap();
+    for op in ops {
+        match op {
+            Op::Track { keys, name, dt, csat } => {
+                let mut e = Event::new(T0 + dt, key(keys[0]), NAMES[*name], "web");
+                for &k in &keys[1..] {
+                    e = e.with_key(key(k));
+                }
+                if let Some(c) = csat {
+                    e = e.with_rating(journey_core::Rating::Csat(*c));
+                }
+                tracker.track(e).unwrap();
+            }
+            Op::Link(a, b, dt) => {
+                tracker.link(&key(*a), &key(*b), T0 + dt).unwrap();
+            }
+        }
+    }
+    let analysis = Analysis::from_store(doc, &*store, AnalysisOptions::like_tracker(&config)).unwrap();
+    let funnel = FunnelOptions::events(&["product_view", "add_to_cart", "checkout_start", "order_confirmed"]);
+    json!({
+        "events": analysis.len(),
+        "stitch": serde_json::to_value(analysis.stitch_summary()).unwrap(),
+        "reach": serde_json::to_value(analysis.reach()).unwrap(),
+        "funnel": serde_json::to_value(analysis.funnel(&funnel).unwrap()).unwrap(),
+        "conformance": serde_json::to_value(analysis.conformance()).unwrap(),
+    })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 24, ..ProptestConfig::default() })]
+
+    #[test]
+    fn analytics_are_the_same_from_memory_and_sqlite(ops in prop::collection::vec(op(), 1..30)) {
+        let doc = shop();
+        let dir = tempfile::tempdir().unwrap();
+        let sqlite: Arc<dyn Store> = Arc::new(SqliteStore::open(dir.path().join("journeys.db")).unwrap());
+        let from_memory = analytics_of(&doc, &ops, Arc::new(MemoryStore::new()));
+        let from_sqlite = analytics_of(&doc, &ops, sqlite);
+        prop_assert_eq!(from_memory, from_sqlite);
+    }
+}
