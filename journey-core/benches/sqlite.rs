@@ -14,12 +14,11 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use journey_core::store::{Durability, SqliteOptions, SqliteStore};
-use journey_core::{Event, IdentityKey, MapDocument, Tracker, TrackerConfig, Waypoint};
+use common::env;
+use journey_core::{Event, IdentityKey, Tracker, TrackerConfig};
 use rusqlite::{Connection, params};
 
-fn env(name: &str, default: usize) -> usize {
-    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
-}
+mod common;
 
 fn file_bytes(path: &Path) -> u64 {
     ["", "-wal"].iter().filter_map(|ext| std::fs::metadata(format!("{}{ext}", path.display())).ok()).map(|m| m.len()).sum()
@@ -41,44 +40,8 @@ fn main() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = std::env::var("DIR").map(PathBuf::from).unwrap_or_else(|_| tmp.path().to_path_buf());
 
-    let mut doc = MapDocument::load(Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/maps/shop.json")).unwrap();
-    let map = &mut doc.maps[0];
-    let touchpoints: Vec<String> = map.touchpoints.iter().map(|t| t.id.clone()).collect();
-    let mut i = 0;
-    while map.waypoints.len() < 20 {
-        let json = format!(
-            r#"{{"id": "extra{i}", "trigger": {{"touchpoint": "{}"}}, "condition": {{"any": [{{"touchpoint": "{}"}}, {{"property": {{"name": "value", "op": ">", "value": 900}}}}]}},
-                "within": "{}m", "on_missed": [{{"kind": "sms"}}], "cap": {{"cooldown": "1d"}}}}"#,
-            touchpoints[(i * 7) % touchpoints.len()],
-            touchpoints[(i * 7 + 3) % touchpoints.len()],
-            5 + i
-        );
-        map.waypoints.push(serde_json::from_str::<Waypoint>(&json).unwrap());
-        i += 1;
-    }
-    let names: Vec<String> = map.touchpoints.iter().flat_map(|t| t.events.clone()).collect();
-    let channels = ["web", "mobile_app", "email", "phone", "chat"];
-    let mut seed: u64 = 42;
-    let mut next = || {
-        seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
-        seed >> 33
-    };
-    let keys: Vec<IdentityKey> = (0..profiles).map(|p| IdentityKey::parse(&format!("session:{p:08x}")).unwrap()).collect();
-    let t0: i64 = 1_736_121_600_000_000;
-    let mut log = Vec::with_capacity(events);
-    let mut owner = Vec::with_capacity(events);
-    for n in 0..events {
-        let p = next() as usize % profiles;
-        let mut e = Event::new(t0 + n as i64 * 20_000, keys[p].clone(), names[next() as usize % names.len()].clone(), channels[next() as usize % 5]);
-        if next() % 10 == 0 {
-            e = e.with_key(IdentityKey::parse(&format!("email:{}@example.com", p % (profiles / 2).max(1))).unwrap());
-        }
-        if next() % 4 == 0 {
-            e = e.with_property("value", (next() % 1000) as i64);
-        }
-        log.push(e);
-        owner.push(p as i64 + 1);
-    }
+    let doc = common::shop_with_20_waypoints();
+    let (log, owner): (Vec<Event>, Vec<i64>) = common::log(&doc, events, profiles, false).into_iter().map(|(e, p)| (e, p as i64 + 1)).unzip();
     let batches: Vec<Vec<Event>> = log.chunks(batch).map(|c| c.to_vec()).collect();
     println!("sqlite: {events} events over {profiles} keys, 20 waypoints, batches of {batch}, {durability:?} durability, files in {}", dir.display());
 
@@ -133,9 +96,9 @@ fn main() {
     assert_eq!(tracker.count(&Default::default()).unwrap(), stored);
     let mut ctx = Vec::new();
     for n in 0..10_000 {
-        let k = &keys[(n * 7919) % profiles];
+        let k = IdentityKey::parse(&format!("session:{:08x}", (n * 7919) % profiles)).unwrap();
         let t = Instant::now();
-        std::hint::black_box(tracker.context(k).unwrap());
+        std::hint::black_box(tracker.context(&k).unwrap());
         ctx.push(t.elapsed().as_nanos() as u64);
     }
     ctx.sort_unstable();

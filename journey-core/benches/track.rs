@@ -5,14 +5,12 @@
 //! `cargo bench -p journey-core --bench track` (EVENTS=... PROFILES=... to resize,
 //! SCENARIO=sessions for bursty, realistic traffic).
 
-use std::path::Path;
 use std::time::Instant;
 
-use journey_core::{Event, IdentityKey, MapDocument, Tracker, TrackerConfig, Waypoint};
+use common::env;
+use journey_core::{Event, IdentityKey, Tracker, TrackerConfig};
 
-fn env(name: &str, default: usize) -> usize {
-    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
-}
+mod common;
 
 fn rss_kib() -> u64 {
     std::fs::read_to_string("/proc/self/status")
@@ -28,63 +26,16 @@ fn percentile(sorted: &[u64], p: f64) -> u64 {
 fn main() {
     let events = env("EVENTS", 1_000_000);
     let profiles = env("PROFILES", 100_000);
-    let mut doc = MapDocument::load(Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/maps/shop.json")).unwrap();
-    let map = &mut doc.maps[0];
-    let touchpoints: Vec<String> = map.touchpoints.iter().map(|t| t.id.clone()).collect();
-    let mut i = 0;
-    while map.waypoints.len() < 20 {
-        let json = format!(
-            r#"{{"id": "extra{i}", "trigger": {{"touchpoint": "{}"}}, "condition": {{"any": [{{"touchpoint": "{}"}}, {{"property": {{"name": "value", "op": ">", "value": 900}}}}]}},
-                "within": "{}m", "on_missed": [{{"kind": "sms"}}], "cap": {{"cooldown": "1d"}}}}"#,
-            touchpoints[(i * 7) % touchpoints.len()],
-            touchpoints[(i * 7 + 3) % touchpoints.len()],
-            5 + i
-        );
-        map.waypoints.push(serde_json::from_str::<Waypoint>(&json).unwrap());
-        i += 1;
-    }
-    let names: Vec<String> = map.touchpoints.iter().flat_map(|t| t.events.clone()).collect();
-    let channels = ["web", "mobile_app", "email", "phone", "chat"];
-
-    // Deterministic data: a linear congruential generator; 10% of events carry a second key.
-    let mut seed: u64 = 42;
+    let doc = common::shop_with_20_waypoints();
+    let keys: Vec<IdentityKey> = (0..profiles).map(|p| IdentityKey::parse(&format!("session:{p:08x}")).unwrap()).collect();
+    // SCENARIO=uniform (default) or sessions: see `common::log`.
+    let scenario = std::env::var("SCENARIO").unwrap_or_else(|_| "uniform".into());
+    let log: Vec<Event> = common::log(&doc, events, profiles, scenario == "sessions").into_iter().map(|(e, _)| e).collect();
+    let mut seed: u64 = 7;
     let mut next = || {
         seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
         seed >> 33
     };
-    let keys: Vec<IdentityKey> = (0..profiles).map(|p| IdentityKey::parse(&format!("session:{p:08x}")).unwrap()).collect();
-    let t0: i64 = 1_736_121_600_000_000;
-    // SCENARIO=uniform (default): every event goes to a random profile, 20 µs apart, so a
-    // profile's events are ~30 min apart and most deadlines are missed (a stress test of the
-    // waypoint path). SCENARIO=sessions: each profile visits in bursts of ~10 events 5-60 s
-    // apart, sessions spread over the same 5.5 hours, arrival in time order (like real traffic).
-    let scenario = std::env::var("SCENARIO").unwrap_or_else(|_| "uniform".into());
-    let mut stamped: Vec<(i64, usize)> = Vec::with_capacity(events);
-    if scenario == "sessions" {
-        while stamped.len() < events {
-            let p = next() as usize % profiles;
-            let mut ts = t0 + (next() % 20_000_000_000) as i64;
-            for _ in 0..(5 + next() % 11) {
-                stamped.push((ts, p));
-                ts += (5 + next() % 56) as i64 * 1_000_000;
-            }
-        }
-        stamped.truncate(events);
-        stamped.sort_by_key(|&(ts, _)| ts);
-    } else {
-        stamped.extend((0..events).map(|n| (t0 + n as i64 * 20_000, next() as usize % profiles)));
-    }
-    let mut log = Vec::with_capacity(events);
-    for (ts, p) in stamped {
-        let mut e = Event::new(ts, keys[p].clone(), names[next() as usize % names.len()].clone(), channels[next() as usize % 5]);
-        if next() % 10 == 0 {
-            e = e.with_key(IdentityKey::parse(&format!("email:{}@example.com", p % (profiles / 2).max(1))).unwrap());
-        }
-        if next() % 4 == 0 {
-            e = e.with_property("value", (next() % 1000) as i64);
-        }
-        log.push(e);
-    }
     let before = rss_kib();
     let tracker = Tracker::new(&doc, TrackerConfig::default()).unwrap();
 

@@ -12,56 +12,18 @@ fn data() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/bench-small")
 }
 
-/// Splits one CSV line (fields optionally double-quoted, `""` inside quotes); an empty
-/// unquoted field is null.
-fn csv_fields(line: &str) -> Vec<Option<String>> {
-    let mut out = Vec::new();
-    let mut chars = line.chars().peekable();
-    loop {
-        let mut field = String::new();
-        let mut quoted = false;
-        if chars.peek() == Some(&'"') {
-            quoted = true;
-            chars.next();
-            while let Some(c) = chars.next() {
-                if c == '"' {
-                    if chars.peek() == Some(&'"') {
-                        field.push('"');
-                        chars.next();
-                    } else {
-                        break;
-                    }
-                } else {
-                    field.push(c);
-                }
-            }
-        }
-        while let Some(&c) = chars.peek() {
-            if c == ',' {
-                break;
-            }
-            field.push(c);
-            chars.next();
-        }
-        out.push(if field.is_empty() && !quoted { None } else { Some(field) });
-        if chars.next().is_none() {
-            return out;
-        }
-    }
-}
-
 fn load_csv() -> EventTable {
     let events = std::fs::read_to_string(data().join("events.csv")).unwrap();
     let mut t = EventTable::new();
     for line in events.lines().skip(1) {
-        let f = csv_fields(line);
+        let f = analytics::csv::fields(line);
         let s = |i: usize| f[i].as_deref().unwrap();
         let rating = f[6].as_deref().map(|x| Rating::Csat(x.parse().unwrap()));
         t.push(s(0).parse().unwrap(), s(1).parse().unwrap(), &[s(2)], s(3), s(4), f[5].as_deref(), rating).unwrap();
     }
     let links = std::fs::read_to_string(data().join("links.csv")).unwrap();
     for line in links.lines().skip(1) {
-        let f = csv_fields(line);
+        let f = analytics::csv::fields(line);
         t.push_link(f[0].as_deref().unwrap(), f[1].as_deref().unwrap(), f[2].as_deref().unwrap().parse().unwrap());
     }
     t
