@@ -41,7 +41,7 @@ def test_rows_with_several_keys_link_them(spark: Any) -> None:
     result = stitch(events, key_columns=["session", "email"])
     got = {r.key: r.profile for r in result.profiles.collect()}
     assert got == {"session:1": "email:a", "session:2": "email:a", "email:a": "email:a", "session:3": "session:3"}
-    joined = attach_profiles(events, result.profiles, key_column="session").orderBy("ts").collect()
+    joined = attach_profiles(events, result, key_column="session").orderBy("ts").collect()
     assert [r.profile for r in joined] == ["email:a", "email:a", "email:a", "session:3"]
 
 

@@ -50,14 +50,26 @@ class StitchResult:
     """The profile of every identity key, as computed by :func:`stitch`.
 
     Attributes:
-        profiles: a DataFrame ``(key string, profile string)``, one row per distinct key;
-            ``profile`` is the smallest key of the key's connected component.
+        linked: a DataFrame ``(key string, profile string)`` over the keys that have at
+            least one link (the only keys label propagation needs); ``profile`` is the
+            smallest key of the key's connected component.
+        keys: a DataFrame ``(key string)`` of every distinct key (events and links).
         rounds: label-propagation rounds until no label changed (the last round changes
             nothing).
     """
 
-    profiles: "DataFrame"
+    linked: "DataFrame"
+    keys: "DataFrame"
     rounds: int
+
+    @property
+    def profiles(self) -> "DataFrame":
+        """``(key, profile)`` for every distinct key: a key without links is its own profile."""
+        F = _functions()
+        return (
+            self.keys.join(self.linked, "key", "left")
+            .select("key", F.coalesce(F.col("profile"), F.col("key")).alias("profile"))
+        )
 
 
 def _checkpoint(df: "DataFrame", reliable: bool) -> "DataFrame":
@@ -140,7 +152,9 @@ def stitch(
         reliable_checkpoints = spark.sparkContext.getCheckpointDir() is not None
     keys, edges = _edges(events, links, key_columns, link_columns)
     edges = _checkpoint(edges, reliable_checkpoints)
-    labels = _checkpoint(keys.select("key", F.col("key").alias("label")), reliable_checkpoints)
+    # Only keys with a link take part: every other key is its own profile.
+    vertices = edges.select(F.col("src").alias("key")).distinct()
+    labels = _checkpoint(vertices.select("key", F.col("key").alias("label")), reliable_checkpoints)
     for rounds in range(1, max_rounds + 1):
         # 1. Every key takes the smallest label among itself and its neighbours.
         offered = edges.join(labels, edges.src == labels.key).select(F.col("dst").alias("key"), "label")
@@ -161,20 +175,26 @@ def stitch(
         )
         labels = jumped
         if changed == 0:
-            return StitchResult(profiles=labels.withColumnRenamed("label", "profile"), rounds=rounds)
+            return StitchResult(linked=labels.withColumnRenamed("label", "profile"), keys=keys, rounds=rounds)
     raise RuntimeError(f"stitch: labels still changing after max_rounds={max_rounds} rounds")
 
 
 def attach_profiles(
     events: "DataFrame",
-    profiles: "DataFrame",
+    stitched: StitchResult,
     *,
     key_column: str = "customer_key",
 ) -> "DataFrame":
-    """The events with a ``profile`` column: the profile of their key ``key_column``."""
+    """The events with a ``profile`` column: the profile of their key ``key_column``
+    (the key itself when it has no link)."""
     F = _functions()
-    p = profiles.select(F.col("key").alias("__jc_key"), "profile")
-    return events.join(p, F.col(key_column).cast("string") == F.col("__jc_key"), "left").drop("__jc_key")
+    p = stitched.linked.select(F.col("key").alias("__jc_key"), F.col("profile").alias("__jc_profile"))
+    key = F.col(key_column).cast("string")
+    return (
+        events.join(p, key == F.col("__jc_key"), "left")
+        .withColumn("profile", F.coalesce(F.col("__jc_profile"), key))
+        .drop("__jc_key", "__jc_profile")
+    )
 
 
 def local_session(cores: int = 2, app_name: str = "journey-core") -> "SparkSession":
@@ -189,6 +209,7 @@ def local_session(cores: int = 2, app_name: str = "journey-core") -> "SparkSessi
         .config("spark.sql.shuffle.partitions", str(max(2, cores * 2)))
         .config("spark.sql.execution.arrow.pyspark.enabled", "true")
         .config("spark.ui.enabled", "false")
+        .config("spark.ui.showConsoleProgress", "false")
         .config("spark.driver.memory", "2g")
         .getOrCreate()
     )
