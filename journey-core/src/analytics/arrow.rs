@@ -75,7 +75,7 @@ pub fn intern_strings(field: &str, arr: &dyn Array, interner: &mut Interner, out
 }
 
 /// Appends an integer-like column as `i64`, converting timestamps to microseconds.
-fn ints(field: &str, arr: &dyn Array, out: &mut Vec<i64>) -> Result<()> {
+pub(crate) fn ints(field: &str, arr: &dyn Array, out: &mut Vec<i64>) -> Result<()> {
     if arr.null_count() > 0 {
         return Err(bad(field, "must not be null"));
     }

@@ -22,16 +22,18 @@
 //!   previous step, stops (in progress / dropped), excluded journeys and time to convert
 //!   (median, p90, histogram), computed exactly as [`super::funnel()`] does.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
-use super::funnel::{self, Funnel, FunnelOptions, FunnelOptionsEcho, FunnelStep, FunnelStop, JourneyFunnel, TimeToConvert};
+use super::funnel::{self, Funnel, FunnelCounts, FunnelOptions, FunnelOptionsEcho, FunnelStep, FunnelStop, JourneyFunnel, TimeToConvert};
 use super::intern::NONE;
 use super::journeys::{Journey, Journeys};
+use super::partial::merge::{bad, merge_groups};
 use super::persona::PersonaOptions;
 use crate::error::Result;
+use crate::time::Micros;
 
 /// What a funnel is broken down by.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Breakdown {
     /// The journey's persona.
@@ -128,26 +130,43 @@ pub(crate) struct Grouping<G> {
     pub labels: Vec<Option<String>>,
     pub keep_empty: bool,
     pub group: G,
-    pub personas: Option<PersonaOptions>,
 }
 
-/// Computes a breakdown with a grouping built by the caller.
-pub(crate) fn funnel_by<G>(j: &Journeys<'_>, o: &FunnelOptions, by: &Breakdown, grouping: Grouping<G>) -> Result<FunnelBreakdown>
-where
-    G: Fn(usize, &Journey<'_>, Option<&JourneyFunnel>) -> u32 + Sync,
-{
-    let total = funnel::funnel(j, o)?;
-    let p = funnel::prepare(j, o)?;
-    let counts = funnel::accumulate(j, &p, grouping.labels.len(), grouping.group);
-    let has_excl = p.has_exclusions();
-    let mut groups: Vec<FunnelGroup> = counts
-        .into_iter()
-        .zip(grouping.labels)
-        .filter(|(c, _)| grouping.keep_empty || c.levels.iter().sum::<u64>() + c.excluded > 0)
-        .map(|(c, value)| {
-            let a = funnel::assemble(c, o, has_excl);
-            FunnelGroup {
-                value,
+/// The partial state of a funnel breakdown over a subset of whole journeys: the total's
+/// counts and each value's, by value (see [`FunnelCounts`]). Groups of the same value merge.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct BreakdownCounts {
+    /// The funnel over all journeys.
+    pub total: FunnelCounts,
+    /// Each value's counts (`null`: journeys without a value).
+    pub groups: Vec<(Option<String>, FunnelCounts)>,
+    /// Whether empty groups are listed (personas), in the order given; else groups are
+    /// listed only when they hold a journey, ordered by value.
+    pub keep_empty: bool,
+}
+
+impl BreakdownCounts {
+    /// Adds the counts of other journeys (same funnel and dimension).
+    pub fn merge(&mut self, o: &BreakdownCounts) -> Result<()> {
+        if self.keep_empty != o.keep_empty {
+            return Err(bad("funnel_breakdown.keep_empty", "cannot merge breakdowns of different dimensions"));
+        }
+        self.total.merge(&o.total)?;
+        merge_groups(&mut self.groups, &o.groups, |a, b| a.merge(b))
+    }
+
+    /// The published breakdown; `now` as for [`FunnelCounts::finish`], `personas` how
+    /// personas were assigned (breakdowns by persona).
+    pub fn finish(&self, o: &FunnelOptions, by: &Breakdown, now: Micros, personas: Option<PersonaOptions>) -> Result<FunnelBreakdown> {
+        let total = self.total.finish(o, now)?;
+        let mut groups = Vec::with_capacity(self.groups.len());
+        for (value, c) in &self.groups {
+            if !self.keep_empty && c.is_empty() {
+                continue;
+            }
+            let a = c.assembled(o, now)?;
+            groups.push(FunnelGroup {
+                value: value.clone(),
                 journeys: a.journeys,
                 not_entered: a.not_entered,
                 converted: a.converted,
@@ -155,25 +174,39 @@ where
                 stopped_at: a.stopped_at,
                 time_to_convert: a.time_to_convert,
                 excluded: a.excluded,
-            }
+            });
+        }
+        if !self.keep_empty {
+            groups.sort_by(|a, b| match (&a.value, &b.value) {
+                (Some(x), Some(y)) => x.as_bytes().cmp(y.as_bytes()),
+                (Some(_), None) => std::cmp::Ordering::Less,
+                (None, Some(_)) => std::cmp::Ordering::Greater,
+                (None, None) => std::cmp::Ordering::Equal,
+            });
+        }
+        Ok(FunnelBreakdown {
+            options: FunnelBreakdownOptions { funnel: o.echo(now), by: by.label(), value: by.describe().into(), personas },
+            total,
+            groups,
         })
-        .collect();
-    if !grouping.keep_empty {
-        groups.sort_by(|a, b| match (&a.value, &b.value) {
-            (Some(x), Some(y)) => x.as_bytes().cmp(y.as_bytes()),
-            (Some(_), None) => std::cmp::Ordering::Less,
-            (None, Some(_)) => std::cmp::Ordering::Greater,
-            (None, None) => std::cmp::Ordering::Equal,
-        });
     }
-    Ok(FunnelBreakdown {
-        options: FunnelBreakdownOptions { funnel: o.echo(p.now()), by: by.label(), value: by.describe().into(), personas: grouping.personas },
-        total,
-        groups,
-    })
 }
 
-/// Gives a grouping closure the signature [`funnel_by`] needs (for any journey lifetime).
+/// The counts of a breakdown with a grouping built by the caller; `partial`: over part of
+/// the data (`now` decided at the finish unless the options give it).
+pub(crate) fn counts_by<G>(j: &Journeys<'_>, o: &FunnelOptions, grouping: Grouping<G>, partial: bool) -> Result<BreakdownCounts>
+where
+    G: Fn(usize, &Journey<'_>, Option<&JourneyFunnel>) -> u32 + Sync,
+{
+    let p = if partial { funnel::prepare_partial(j, o)? } else { funnel::prepare(j, o)? };
+    let total = funnel::accumulate(j, &p, 1, |_, _, _| 0).pop().expect("one group");
+    let counts = funnel::accumulate(j, &p, grouping.labels.len(), grouping.group);
+    let keep_empty = grouping.keep_empty;
+    let groups = counts.into_iter().zip(grouping.labels).filter(|(c, _)| keep_empty || !c.is_empty()).map(|(c, l)| (l, c)).collect();
+    Ok(BreakdownCounts { total, groups, keep_empty })
+}
+
+/// Gives a grouping closure the signature [`counts_by`] needs (for any journey lifetime).
 pub(crate) fn group_fn<G>(g: G) -> G
 where
     G: Fn(usize, &Journey<'_>, Option<&JourneyFunnel>) -> u32 + Sync,

@@ -77,6 +77,11 @@ fn scale_bit(s: Scale) -> u8 {
     }
 }
 
+/// The scales of a bit set (see [`EventTable::rating_scales`]), in a fixed order.
+pub(crate) fn scales_of_bits(bits: u8) -> Vec<Scale> {
+    [Scale::Label, Scale::Csat, Scale::Nps, Scale::Score].into_iter().filter(|s| bits & scale_bit(*s) != 0).collect()
+}
+
 impl EventTable {
     /// An empty table.
     pub fn new() -> Self {
@@ -223,7 +228,11 @@ impl EventTable {
     }
     /// The scales the ratings were given in.
     pub fn rating_scales(&self) -> Vec<Scale> {
-        [Scale::Label, Scale::Csat, Scale::Nps, Scale::Score].into_iter().filter(|s| self.scales & scale_bit(*s) != 0).collect()
+        scales_of_bits(self.scales)
+    }
+    /// The scales the ratings were given in, as a bit set (merged by `|` across partial states).
+    pub(crate) fn rating_scale_bits(&self) -> u8 {
+        self.scales
     }
     /// The latest event time, if any event.
     pub fn max_ts(&self) -> Option<Micros> {

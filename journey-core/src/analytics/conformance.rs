@@ -15,9 +15,13 @@
 use std::collections::BTreeMap;
 
 use rustc_hash::FxHashMap;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
+
+use crate::error::Result;
+use crate::map::JourneyMap;
 
 use super::intern::NONE;
+use super::partial::merge::bad;
 use super::journeys::Journeys;
 use super::numbers::{Big, ratio, ratio_big};
 
@@ -53,7 +57,7 @@ pub struct Fitness {
 }
 
 /// Deviations by kind.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct Deviations {
     /// Off-map events.
     pub off_map: u64,
@@ -97,8 +101,98 @@ pub struct Conformance {
     pub by_touchpoint: BTreeMap<String, Deviations>,
 }
 
-/// Computes conformance.
+/// The partial state of conformance over a subset of whole journeys: journeys by
+/// (conforming events, events), deviations by kind and by touchpoint id (raw name for
+/// off-map events). Merged by addition ([`ConformanceCounts::merge`]).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ConformanceCounts {
+    /// `(conforming events, events, journeys)`.
+    pub fitness: Vec<(u32, u32, u64)>,
+    /// Deviations by kind.
+    pub deviations: Deviations,
+    /// Deviations by touchpoint id, or raw name for off-map events.
+    pub by_touchpoint: BTreeMap<String, Deviations>,
+}
+
+impl ConformanceCounts {
+    /// Adds the counts of other journeys.
+    pub fn merge(&mut self, o: &ConformanceCounts) -> Result<()> {
+        let mut fit: BTreeMap<(u32, u32), u64> = self.fitness.iter().map(|&(c, n, k)| ((c, n), k)).collect();
+        for &(c, n, k) in &o.fitness {
+            *fit.entry((c, n)).or_default() += k;
+        }
+        self.fitness = fit.into_iter().map(|((c, n), k)| (c, n, k)).collect();
+        self.deviations.add(&o.deviations);
+        for (k, d) in &o.by_touchpoint {
+            self.by_touchpoint.entry(k.clone()).or_default().add(d);
+        }
+        Ok(())
+    }
+
+    /// The published measure.
+    pub fn finish(&self, map: &JourneyMap) -> Result<Conformance> {
+        if self.fitness.iter().any(|&(c, n, _)| c > n || n == 0) {
+            return Err(bad("conformance.fitness", "a journey with more conforming events than events, or none"));
+        }
+        let mut groups = self.fitness.clone();
+        groups.sort_unstable_by(|a, b| (a.0 as u64 * b.1 as u64).cmp(&(b.0 as u64 * a.1 as u64)).then(a.1.cmp(&b.1)));
+        let journeys: u64 = groups.iter().map(|g| g.2).sum();
+        let events: u64 = groups.iter().map(|g| g.1 as u64 * g.2).sum();
+        let conforming: u64 = groups.iter().map(|g| g.0 as u64 * g.2).sum();
+        let mean = exact_mean(&groups, journeys);
+        let median = if journeys == 0 {
+            None
+        } else {
+            let kth = |k: u64| {
+                let mut acc = 0;
+                for &(c, n, cnt) in &groups {
+                    acc += cnt;
+                    if k < acc {
+                        return (c, n);
+                    }
+                }
+                unreachable!("k < journeys")
+            };
+            let (c1, n1) = kth((journeys - 1) / 2);
+            let (c2, n2) = kth(journeys / 2);
+            ratio(c1 as i128 * n2 as i128 + c2 as i128 * n1 as i128, 2 * n1 as i128 * n2 as i128)
+        };
+        let mut hist = [0u64; 10];
+        let mut full = 0;
+        for &(c, n, cnt) in &groups {
+            if c == n {
+                full += cnt;
+            } else {
+                hist[(10 * c as u64 / n as u64) as usize] += cnt;
+            }
+        }
+        let mut histogram: Vec<FitnessBucket> =
+            (0..10).map(|b| FitnessBucket { from: b as f64 / 10.0, to: (b + 1) as f64 / 10.0, journeys: hist[b] }).collect();
+        histogram.push(FitnessBucket { from: 1.0, to: 1.0, journeys: full });
+        Ok(Conformance {
+            options: ConformanceOptions {
+                phase_order: map.phases.iter().map(|p| p.id.clone()).collect(),
+                steps: "events; an event conforms unless it is off-map, on an unplanned channel, or a regression / skip against the previous on-map event".into(),
+            },
+            journeys,
+            events,
+            conforming_events: conforming,
+            fitness: Fitness { mean, median, histogram },
+            fully_conforming: full,
+            share_fully_conforming: ratio(full as i128, journeys as i128),
+            deviations: self.deviations,
+            by_touchpoint: self.by_touchpoint.clone(),
+        })
+    }
+}
+
+/// Computes conformance to the map.
 pub fn conformance(j: &Journeys<'_>) -> Conformance {
+    conformance_counts(j).finish(j.resolver().map()).expect("counts built for this map")
+}
+
+/// The partial state of conformance over these journeys (see [`ConformanceCounts`]).
+pub fn conformance_counts(j: &Journeys<'_>) -> ConformanceCounts {
     let map = j.resolver().map();
     let tp_of = j.touchpoint_of_names();
     let phase_of = j.phase_of_names();
@@ -167,55 +261,9 @@ pub fn conformance(j: &Journeys<'_>) -> Conformance {
         let key = if tp == NONE { j.table().names().get(nm as u32).to_string() } else { map.touchpoints[tp as usize].id.clone() };
         by_touchpoint.entry(key).or_default().add(d);
     }
-    let mut groups: Vec<(u32, u32, u64)> = fit.into_iter().map(|((c, n), k)| (c, n, k)).collect();
-    groups.sort_unstable_by(|a, b| (a.0 as u64 * b.1 as u64).cmp(&(b.0 as u64 * a.1 as u64)).then(a.1.cmp(&b.1)));
-    let journeys: u64 = groups.iter().map(|g| g.2).sum();
-    let events: u64 = groups.iter().map(|g| g.1 as u64 * g.2).sum();
-    let conforming: u64 = groups.iter().map(|g| g.0 as u64 * g.2).sum();
-    let mean = exact_mean(&groups, journeys);
-    let median = if journeys == 0 {
-        None
-    } else {
-        let kth = |k: u64| {
-            let mut acc = 0;
-            for &(c, n, cnt) in &groups {
-                acc += cnt;
-                if k < acc {
-                    return (c, n);
-                }
-            }
-            unreachable!("k < journeys")
-        };
-        let (c1, n1) = kth((journeys - 1) / 2);
-        let (c2, n2) = kth(journeys / 2);
-        ratio(c1 as i128 * n2 as i128 + c2 as i128 * n1 as i128, 2 * n1 as i128 * n2 as i128)
-    };
-    let mut hist = [0u64; 10];
-    let mut full = 0;
-    for &(c, n, cnt) in &groups {
-        if c == n {
-            full += cnt;
-        } else {
-            hist[(10 * c as u64 / n as u64) as usize] += cnt;
-        }
-    }
-    let mut histogram: Vec<FitnessBucket> =
-        (0..10).map(|b| FitnessBucket { from: b as f64 / 10.0, to: (b + 1) as f64 / 10.0, journeys: hist[b] }).collect();
-    histogram.push(FitnessBucket { from: 1.0, to: 1.0, journeys: full });
-    Conformance {
-        options: ConformanceOptions {
-            phase_order: map.phases.iter().map(|p| p.id.clone()).collect(),
-            steps: "events; an event conforms unless it is off-map, on an unplanned channel, or a regression / skip against the previous on-map event".into(),
-        },
-        journeys,
-        events,
-        conforming_events: conforming,
-        fitness: Fitness { mean, median, histogram },
-        fully_conforming: full,
-        share_fully_conforming: ratio(full as i128, journeys as i128),
-        deviations: dev,
-        by_touchpoint,
-    }
+    let mut fitness: Vec<(u32, u32, u64)> = fit.into_iter().map(|((c, n), k)| (c, n, k)).collect();
+    fitness.sort_unstable();
+    ConformanceCounts { fitness, deviations: dev, by_touchpoint }
 }
 
 /// The exact mean of fitness: (Σ over groups of cnt · c / n) / journeys, correctly rounded.

@@ -12,12 +12,17 @@
 //!   the numbers are still given.
 //! * Per journey: how many journeys have each lowest and each last rating (rated journeys only).
 
-use serde::Serialize;
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
 
 use crate::emotion::Scale;
+use crate::error::Result;
+use crate::map::JourneyMap;
 
-use super::columns::{NO_RATING, RATING_UNIT};
+use super::columns::{NO_RATING, RATING_UNIT, scales_of_bits};
 use super::intern::NONE;
+use super::partial::merge::{add_map, expect_len};
 use super::journeys::Journeys;
 use super::numbers::ratio;
 
@@ -39,7 +44,7 @@ pub(crate) fn scale_text(scales: &[Scale]) -> String {
 }
 
 /// The options of the emotion measure.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct EmotionOptions {
     /// How ratings were normalised (set from the data).
     pub scale: String,
@@ -130,11 +135,15 @@ pub struct EmotionReport {
     pub journeys: JourneyEmotion,
 }
 
-#[derive(Clone, Copy, Default)]
-struct Acc {
-    n: i64,
-    s: i64,
-    ss: i64,
+/// Exact sums of ratings (in units of 1/[`RATING_UNIT`]): count, sum, sum of squares.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Acc {
+    /// Ratings.
+    pub n: i64,
+    /// Their sum.
+    pub s: i64,
+    /// The sum of their squares.
+    pub ss: i64,
 }
 
 impl Acc {
@@ -166,24 +175,131 @@ pub(crate) fn rating_value(q: i16) -> f64 {
     q as f64 / RATING_UNIT as f64
 }
 
-/// Computes the emotion measure.
-pub fn emotion(j: &Journeys<'_>, options: &EmotionOptions) -> EmotionReport {
-    emotion_groups(j, options, 1, |_| 0).pop().expect("one group")
+/// The partial state of the emotion measure over a subset of whole journeys: exact sums
+/// per touchpoint and phase (map order), the distributions of each journey's lowest and last
+/// rating (value in units of 1/[`RATING_UNIT`] -> journeys), and the rating scales seen (a
+/// bit set, merged by `|`). Merged by addition ([`EmotionCounts::merge`]).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct EmotionCounts {
+    /// Sums per touchpoint.
+    pub touchpoints: Vec<Acc>,
+    /// Sums per phase.
+    pub phases: Vec<Acc>,
+    /// Ratings of off-map events.
+    pub off_map: u64,
+    /// Journeys with a rating.
+    pub rated: u64,
+    /// Journeys by lowest rating.
+    pub lowest: BTreeMap<i16, u64>,
+    /// Journeys by last rating.
+    pub last: BTreeMap<i16, u64>,
+    /// The rating scales seen (bit set).
+    pub scales: u8,
 }
 
-/// The emotion measure of groups of journeys: `group(journey index)` gives a group
-/// `< groups`, or [`NONE`] to leave the journey out.
-pub(crate) fn emotion_groups(j: &Journeys<'_>, options: &EmotionOptions, groups: usize, group: impl Fn(usize) -> u32 + Sync) -> Vec<EmotionReport> {
+impl EmotionCounts {
+    /// Empty sums for a map of `touchpoints` touchpoints and `phases` phases.
+    pub fn new(touchpoints: usize, phases: usize) -> Self {
+        EmotionCounts { touchpoints: vec![Acc::default(); touchpoints], phases: vec![Acc::default(); phases], ..Default::default() }
+    }
+
+    /// Adds the sums of other journeys (same map).
+    pub fn merge(&mut self, o: &EmotionCounts) -> Result<()> {
+        expect_len(&o.touchpoints, self.touchpoints.len(), "emotion.touchpoints")?;
+        expect_len(&o.phases, self.phases.len(), "emotion.phases")?;
+        for (a, b) in self.touchpoints.iter_mut().zip(&o.touchpoints) {
+            a.merge(b);
+        }
+        for (a, b) in self.phases.iter_mut().zip(&o.phases) {
+            a.merge(b);
+        }
+        self.off_map += o.off_map;
+        self.rated += o.rated;
+        add_map(&mut self.lowest, &o.lowest);
+        add_map(&mut self.last, &o.last);
+        self.scales |= o.scales;
+        Ok(())
+    }
+
+    /// The published measure.
+    pub fn finish(&self, map: &JourneyMap, options: &EmotionOptions) -> Result<EmotionReport> {
+        let (ntp, nph) = (map.touchpoints.len(), map.phases.len());
+        expect_len(&self.touchpoints, ntp, "emotion.touchpoints")?;
+        expect_len(&self.phases, nph, "emotion.phases")?;
+        let min = options.min_count as i64;
+        let planned_tp: Vec<Option<f64>> =
+            map.touchpoints.iter().map(|t| t.emotion.and_then(|r| r.normalize().ok()).map(|e| e.value())).collect();
+        let planned_ph: Vec<Option<f64>> = map
+            .phases
+            .iter()
+            .map(|ph| {
+                let vals: Vec<f64> = map.touchpoints.iter().zip(&planned_tp).filter(|(t, _)| t.phase == ph.id).filter_map(|(_, p)| *p).collect();
+                // summed left to right, then divided, as Python's sum(v) / len(v)
+                (!vals.is_empty()).then(|| vals.iter().fold(0.0, |acc, x| acc + x) / vals.len() as f64)
+            })
+            .collect();
+        let dist = |d: &BTreeMap<i16, u64>| -> Vec<(f64, u64)> { d.iter().filter(|(_, c)| **c > 0).map(|(&q, &c)| (rating_value(q), c)).collect() };
+        let mut opts = options.clone();
+        if opts.scale.is_empty() {
+            opts.scale = scale_text(&scales_of_bits(self.scales));
+        }
+        let touchpoints: Vec<TouchpointEmotion> = map
+            .touchpoints
+            .iter()
+            .enumerate()
+            .map(|(i, t)| {
+                let a = self.touchpoints[i];
+                let mean = a.mean();
+                TouchpointEmotion {
+                    touchpoint: t.id.clone(),
+                    phase: t.phase.clone(),
+                    ratings: a.n as u64,
+                    mean,
+                    std: a.std(),
+                    planned: planned_tp[i],
+                    gap: mean.zip(planned_tp[i]).map(|(m, p)| m - p),
+                    enough_data: a.n >= min,
+                }
+            })
+            .collect();
+        let phases = map
+            .phases
+            .iter()
+            .enumerate()
+            .map(|(k, ph)| {
+                let a = self.phases[k];
+                let mean = a.mean();
+                let planned = planned_ph[k];
+                PhaseEmotion { phase: ph.id.clone(), ratings: a.n as u64, mean, std: a.std(), planned, gap: mean.zip(planned).map(|(m, p)| m - p), enough_data: a.n >= min }
+            })
+            .collect();
+        Ok(EmotionReport {
+            options: opts,
+            ratings: touchpoints.iter().map(|t| t.ratings).sum::<u64>() + self.off_map,
+            off_map_ratings: self.off_map,
+            touchpoints,
+            phases,
+            journeys: JourneyEmotion { rated: self.rated, lowest: dist(&self.lowest), last: dist(&self.last) },
+        })
+    }
+}
+
+/// Computes the emotion measure.
+pub fn emotion(j: &Journeys<'_>, options: &EmotionOptions) -> EmotionReport {
+    let counts = emotion_counts(j, 1, |_| 0).pop().expect("one group");
+    counts.finish(j.resolver().map(), options).expect("counts built for this map")
+}
+
+/// The emotion sums of groups of journeys: `group(journey index)` gives a group `< groups`,
+/// or [`NONE`] to leave the journey out.
+pub(crate) fn emotion_counts(j: &Journeys<'_>, groups: usize, group: impl Fn(usize) -> u32 + Sync) -> Vec<EmotionCounts> {
     let map = j.resolver().map();
     let (ntp, nph) = (map.touchpoints.len(), map.phases.len());
     let tp_of = j.touchpoint_of_names();
     let phase_of = j.phase_of_names();
     const SPAN: usize = 2 * RATING_UNIT as usize + 1;
     let parts = j.par(|range| {
-        let mut by_tp = vec![Acc::default(); ntp * groups];
-        let mut by_ph = vec![Acc::default(); nph * groups];
-        let mut off = vec![0u64; groups];
-        let mut rated = vec![0u64; groups];
+        let mut acc = vec![EmotionCounts::new(ntp, nph); groups];
         // distributions keyed by rating value + RATING_UNIT, allocated lazily
         let mut lowest: Vec<Vec<u64>> = vec![Vec::new(); groups];
         let mut last: Vec<Vec<u64>> = vec![Vec::new(); groups];
@@ -193,7 +309,7 @@ pub(crate) fn emotion_groups(j: &Journeys<'_>, options: &EmotionOptions, groups:
                 continue;
             }
             let g = g as usize;
-            let (by_tp, by_ph) = (&mut by_tp[g * ntp..(g + 1) * ntp], &mut by_ph[g * nph..(g + 1) * nph]);
+            let a = &mut acc[g];
             let jr = j.journey(jx);
             let mut lo = i16::MAX;
             let mut la = NO_RATING;
@@ -206,13 +322,13 @@ pub(crate) fn emotion_groups(j: &Journeys<'_>, options: &EmotionOptions, groups:
                 let nm = jr.name[i] as usize;
                 let tp = tp_of[nm];
                 if tp == NONE {
-                    off[g] += 1;
+                    a.off_map += 1;
                     continue;
                 }
-                by_tp[tp as usize].add(q as i64);
+                a.touchpoints[tp as usize].add(q as i64);
                 let ph = phase_of[nm];
                 if ph != NONE {
-                    by_ph[ph as usize].add(q as i64);
+                    a.phases[ph as usize].add(q as i64);
                 }
             }
             if la != NO_RATING {
@@ -220,96 +336,29 @@ pub(crate) fn emotion_groups(j: &Journeys<'_>, options: &EmotionOptions, groups:
                     lowest[g] = vec![0; SPAN];
                     last[g] = vec![0; SPAN];
                 }
-                rated[g] += 1;
+                a.rated += 1;
                 lowest[g][(lo as i64 + RATING_UNIT) as usize] += 1;
                 last[g][(la as i64 + RATING_UNIT) as usize] += 1;
             }
         }
-        (by_tp, by_ph, off, rated, lowest, last)
+        let sparse = |d: &[u64]| -> BTreeMap<i16, u64> {
+            d.iter().enumerate().filter(|(_, c)| **c > 0).map(|(i, &c)| ((i as i64 - RATING_UNIT) as i16, c)).collect()
+        };
+        for (g, a) in acc.iter_mut().enumerate() {
+            a.lowest = sparse(&lowest[g]);
+            a.last = sparse(&last[g]);
+        }
+        acc
     });
-    let mut by_tp = vec![Acc::default(); ntp * groups];
-    let mut by_ph = vec![Acc::default(); nph * groups];
-    let mut off = vec![0u64; groups];
-    let mut rated = vec![0u64; groups];
-    let mut lowest: Vec<Vec<u64>> = vec![vec![0u64; SPAN]; groups];
-    let mut last: Vec<Vec<u64>> = vec![vec![0u64; SPAN]; groups];
-    for (t, p, o, r, lw, ls) in parts {
-        for (a, b) in by_tp.iter_mut().zip(&t) {
-            a.merge(b);
-        }
-        for (a, b) in by_ph.iter_mut().zip(&p) {
-            a.merge(b);
-        }
-        for g in 0..groups {
-            off[g] += o[g];
-            rated[g] += r[g];
-            for (a, b) in lowest[g].iter_mut().zip(&lw[g]) {
-                *a += b;
-            }
-            for (a, b) in last[g].iter_mut().zip(&ls[g]) {
-                *a += b;
-            }
+    let mut total = vec![EmotionCounts::new(ntp, nph); groups];
+    for part in parts {
+        for (a, b) in total.iter_mut().zip(&part) {
+            a.merge(b).expect("same shape");
         }
     }
-    let min = options.min_count as i64;
-    let planned_tp: Vec<Option<f64>> =
-        map.touchpoints.iter().map(|t| t.emotion.and_then(|r| r.normalize().ok()).map(|e| e.value())).collect();
-    let planned_ph: Vec<Option<f64>> = map
-        .phases
-        .iter()
-        .map(|ph| {
-            let vals: Vec<f64> = map.touchpoints.iter().zip(&planned_tp).filter(|(t, _)| t.phase == ph.id).filter_map(|(_, p)| *p).collect();
-            // summed left to right, then divided, as Python's sum(v) / len(v)
-            (!vals.is_empty()).then(|| vals.iter().fold(0.0, |acc, x| acc + x) / vals.len() as f64)
-        })
-        .collect();
-    let dist = |d: &[u64]| -> Vec<(f64, u64)> {
-        d.iter().enumerate().filter(|(_, c)| **c > 0).map(|(i, &c)| (rating_value((i as i64 - RATING_UNIT) as i16), c)).collect()
-    };
-    let mut opts = options.clone();
-    if opts.scale.is_empty() {
-        opts.scale = scale_text(&j.table().rating_scales());
+    let scales = j.table().rating_scale_bits();
+    for a in &mut total {
+        a.scales = scales;
     }
-    (0..groups)
-        .map(|g| {
-            let touchpoints: Vec<TouchpointEmotion> = map
-                .touchpoints
-                .iter()
-                .enumerate()
-                .map(|(i, t)| {
-                    let a = by_tp[g * ntp + i];
-                    let mean = a.mean();
-                    TouchpointEmotion {
-                        touchpoint: t.id.clone(),
-                        phase: t.phase.clone(),
-                        ratings: a.n as u64,
-                        mean,
-                        std: a.std(),
-                        planned: planned_tp[i],
-                        gap: mean.zip(planned_tp[i]).map(|(m, p)| m - p),
-                        enough_data: a.n >= min,
-                    }
-                })
-                .collect();
-            let phases = map
-                .phases
-                .iter()
-                .enumerate()
-                .map(|(k, ph)| {
-                    let a = by_ph[g * nph + k];
-                    let mean = a.mean();
-                    let planned = planned_ph[k];
-                    PhaseEmotion { phase: ph.id.clone(), ratings: a.n as u64, mean, std: a.std(), planned, gap: mean.zip(planned).map(|(m, p)| m - p), enough_data: a.n >= min }
-                })
-                .collect();
-            EmotionReport {
-                options: opts.clone(),
-                ratings: touchpoints.iter().map(|t| t.ratings).sum::<u64>() + off[g],
-                off_map_ratings: off[g],
-                touchpoints,
-                phases,
-                journeys: JourneyEmotion { rated: rated[g], lowest: dist(&lowest[g]), last: dist(&last[g]) },
-            }
-        })
-        .collect()
+    total
 }

@@ -29,7 +29,9 @@
 //!   at the window, `null` when unbounded); median = mean of the two middle values, p90 =
 //!   nearest rank (the ⌈0.9·m⌉-th smallest).
 
-use serde::Serialize;
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
 use crate::time::Micros;
@@ -37,9 +39,11 @@ use crate::time::Micros;
 use super::intern::NONE;
 use super::journeys::{Journey, Journeys};
 use super::numbers::{median_i64, ratio};
+use super::partial::merge::{add_counts, add_map, bad, expect_len};
 
 /// What the names of a funnel step are matched against.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum StepLevel {
     /// Raw event names.
     #[default]
@@ -68,7 +72,7 @@ pub const WEEK_US: Micros = 7 * 24 * 3600 * 1_000_000;
 pub const TTC_EDGES_US: [Micros; 6] = [60_000_000, 600_000_000, 3_600_000_000, 21_600_000_000, 86_400_000_000, 259_200_000_000];
 
 /// How to compute a funnel.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct FunnelOptions {
     /// The steps, in order; each a set of names (at most 64 steps).
     pub steps: Vec<Vec<String>>,
@@ -203,7 +207,9 @@ pub(crate) struct Compiled {
     pub window: Option<Micros>,
     pub step_windows: Vec<Option<Micros>>,
     pub strict: bool,
-    pub now: Micros,
+    /// `None`: not known yet (a partial state over part of the data); in-progress is then
+    /// decided at the finish, from each stopped journey's deadline.
+    pub now: Option<Micros>,
     pub has_excl: bool,
 }
 
@@ -221,6 +227,9 @@ pub struct JourneyFunnel {
     /// The position in the journey of the deciding chain's step-1 event (the latest start
     /// reaching the journey's level); `None` at level 0.
     pub start: Option<usize>,
+    /// For a journey stopped below the last step, with a window: the end of its deciding
+    /// chain's window (`t0 + W`); it is in progress when this is later than `now`.
+    pub deadline: Option<Micros>,
 }
 
 /// Scratch space for [`eval_journey`].
@@ -294,12 +303,14 @@ pub(crate) fn eval_journey(ts: &[Micros], mask: &[u64], excl: &[bool], c: &Compi
         }
     }
     let t0 = ts[best_start];
+    let deadline = if best_level < m { c.window.map(|w| t0.saturating_add(w)) } else { None };
     let mut out = JourneyFunnel {
         level: best_level,
-        in_progress: best_level < m && c.window.is_some_and(|w| t0.saturating_add(w) > c.now),
+        in_progress: deadline.zip(c.now).is_some_and(|(d, now)| d > now),
         ttc: (best_level == m).then(|| ts[best_end] - t0),
         excluded: false,
         start: Some(best_start),
+        deadline,
     };
     if c.has_excl && best_level >= 2 {
         s.excl_prefix.clear();
@@ -358,8 +369,19 @@ pub(crate) struct Prepared {
     c: Compiled,
 }
 
-/// Checks the options and compiles them against the journeys.
+/// Checks the options and compiles them against the journeys, `now` resolved (the options',
+/// else the last `ts` of the data).
 pub(crate) fn prepare(j: &Journeys<'_>, o: &FunnelOptions) -> Result<Prepared> {
+    prepare_with(j, o, Some(o.now_us.or(j.now()).unwrap_or(0)))
+}
+
+/// Compiles a funnel for a partial state over part of the data: `now` is the options' (the
+/// data's last `ts` is not known yet when they give none: in-progress is decided at the finish).
+pub(crate) fn prepare_partial(j: &Journeys<'_>, o: &FunnelOptions) -> Result<Prepared> {
+    prepare_with(j, o, o.now_us)
+}
+
+fn prepare_with(j: &Journeys<'_>, o: &FunnelOptions, now: Option<Micros>) -> Result<Prepared> {
     let m = o.steps.len();
     if m == 0 || m > 64 {
         return Err(Error::parse("steps", format!("a funnel has 1 to 64 steps, not {m}")));
@@ -371,7 +393,6 @@ pub(crate) fn prepare(j: &Journeys<'_>, o: &FunnelOptions) -> Result<Prepared> {
     }
     let masks = name_masks(j, &o.steps, o.match_on)?;
     let excl_mask = name_masks(j, &o.exclusion_steps, o.match_on)?;
-    let now = o.now_us.or(j.now()).unwrap_or(0);
     let c = Compiled {
         m,
         window: o.window_us,
@@ -383,47 +404,103 @@ pub(crate) fn prepare(j: &Journeys<'_>, o: &FunnelOptions) -> Result<Prepared> {
     Ok(Prepared { masks, excl_mask, c })
 }
 
-/// The counts of one group of journeys.
-#[derive(Debug, Clone, Default)]
-pub(crate) struct GroupCounts {
+/// The partial state of a funnel (or of one group of a breakdown) over a subset of whole
+/// journeys. Counts merge by addition and times to convert by concatenation (the median and
+/// p90 stay exact). In-progress needs `now`, the last `ts` of the *whole* data unless the
+/// options give one: when it is not known yet, each stopped journey's deadline (`t0 + W`) is
+/// kept in `pending` (deadline -> journeys, per level) and counted at the finish.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct FunnelCounts {
     /// Journeys of each level `0..=m` (excluded ones left out).
     pub levels: Vec<u64>,
-    /// Of them, in progress.
+    /// Of them, in progress (known so far).
     pub in_progress: Vec<u64>,
+    /// Per level, the deadlines of stopped journeys whose in-progress is not decided yet.
+    pub pending: Vec<BTreeMap<Micros, u64>>,
     /// Journeys removed by exclusion steps.
     pub excluded: u64,
     /// Times to convert of the converted journeys.
     pub ttcs: Vec<Micros>,
 }
 
-impl GroupCounts {
-    fn new(m: usize) -> Self {
-        GroupCounts { levels: vec![0; m + 1], in_progress: vec![0; m + 1], excluded: 0, ttcs: Vec::new() }
+impl FunnelCounts {
+    /// Empty counts for a funnel of `m` steps.
+    pub fn new(m: usize) -> Self {
+        FunnelCounts { levels: vec![0; m + 1], in_progress: vec![0; m + 1], pending: vec![BTreeMap::new(); m + 1], excluded: 0, ttcs: Vec::new() }
     }
 
-    fn merge(&mut self, o: GroupCounts) {
-        for (a, b) in self.levels.iter_mut().zip(&o.levels) {
-            *a += b;
-        }
-        for (a, b) in self.in_progress.iter_mut().zip(&o.in_progress) {
-            *a += b;
+    /// Adds the counts of other journeys (same funnel).
+    pub fn merge(&mut self, o: &FunnelCounts) -> Result<()> {
+        add_counts(&mut self.levels, &o.levels, "funnel.levels")?;
+        add_counts(&mut self.in_progress, &o.in_progress, "funnel.in_progress")?;
+        expect_len(&o.pending, self.pending.len(), "funnel.pending")?;
+        for (a, b) in self.pending.iter_mut().zip(&o.pending) {
+            add_map(a, b);
         }
         self.excluded += o.excluded;
-        self.ttcs.extend(o.ttcs);
+        self.ttcs.extend_from_slice(&o.ttcs);
+        Ok(())
+    }
+
+    /// Whether no journey was counted.
+    pub fn is_empty(&self) -> bool {
+        self.levels.iter().sum::<u64>() + self.excluded == 0
+    }
+
+    /// Decides the pending journeys against `now` and checks the shape against the options.
+    fn resolved(&self, m: usize, now: Micros) -> Result<FunnelCounts> {
+        expect_len(&self.levels, m + 1, "funnel.levels")?;
+        expect_len(&self.in_progress, m + 1, "funnel.in_progress")?;
+        expect_len(&self.pending, m + 1, "funnel.pending")?;
+        let mut out = FunnelCounts { pending: vec![BTreeMap::new(); m + 1], ..self.clone() };
+        for (l, p) in self.pending.iter().enumerate() {
+            out.in_progress[l] += p.range(now.saturating_add(1)..).map(|(_, c)| c).sum::<u64>();
+            if out.in_progress[l] > out.levels[l] {
+                return Err(bad("funnel.in_progress", format!("more journeys in progress than journeys at level {l}")));
+            }
+        }
+        if out.ttcs.len() as u64 != out.levels[m] {
+            return Err(bad("funnel.ttcs", format!("{} times to convert for {} converted journeys", out.ttcs.len(), out.levels[m])));
+        }
+        Ok(out)
+    }
+
+    /// The published funnel; `now` is the evaluation time (the options', else the last `ts`
+    /// of the whole data).
+    pub fn finish(&self, o: &FunnelOptions, now: Micros) -> Result<Funnel> {
+        let g = self.resolved(o.steps.len(), now)?;
+        let has_excl = !o.exclusion_steps.is_empty();
+        let a = assemble(g, o, has_excl);
+        Ok(Funnel {
+            options: o.echo(now),
+            journeys: a.journeys,
+            not_entered: a.not_entered,
+            converted: a.converted,
+            steps: a.steps,
+            stopped_at: a.stopped_at,
+            time_to_convert: a.time_to_convert,
+            excluded: a.excluded,
+        })
+    }
+
+    /// The counts as published (without the options).
+    pub(crate) fn assembled(&self, o: &FunnelOptions, now: Micros) -> Result<Assembled> {
+        let g = self.resolved(o.steps.len(), now)?;
+        Ok(assemble(g, o, !o.exclusion_steps.is_empty()))
     }
 }
 
 /// Evaluates every journey and counts it in its group: `group(journey index, journey,
 /// evaluation)` gives a group `< groups`, or [`NONE`] to leave the journey out. The
 /// evaluation is `None` for journeys with no step-1 event (level 0).
-pub(crate) fn accumulate<G>(j: &Journeys<'_>, p: &Prepared, groups: usize, group: G) -> Vec<GroupCounts>
+pub(crate) fn accumulate<G>(j: &Journeys<'_>, p: &Prepared, groups: usize, group: G) -> Vec<FunnelCounts>
 where
     G: Fn(usize, &Journey<'_>, Option<&JourneyFunnel>) -> u32 + Sync,
 {
     let (masks, excl_mask, c) = (&p.masks, &p.excl_mask, &p.c);
     let m = c.m;
     let parts = j.par(|range| {
-        let mut acc = vec![GroupCounts::new(m); groups];
+        let mut acc = vec![FunnelCounts::new(m); groups];
         let mut scratch = Scratch::default();
         let mut mk: Vec<u64> = Vec::new();
         let mut ex: Vec<bool> = Vec::new();
@@ -454,6 +531,9 @@ where
             }
             a.levels[r.level] += 1;
             a.in_progress[r.level] += r.in_progress as u64;
+            if let Some(d) = r.deadline.filter(|_| c.now.is_none()) {
+                *a.pending[r.level].entry(d).or_default() += 1;
+            }
             if let Some(t) = r.ttc {
                 a.ttcs.push(t);
             }
@@ -461,10 +541,10 @@ where
         acc
     });
     let mut it = parts.into_iter();
-    let mut total = it.next().unwrap_or_else(|| vec![GroupCounts::new(m); groups]);
+    let mut total = it.next().unwrap_or_else(|| vec![FunnelCounts::new(m); groups]);
     for part in it {
-        for (a, b) in total.iter_mut().zip(part) {
-            a.merge(b);
+        for (a, b) in total.iter_mut().zip(&part) {
+            a.merge(b).expect("same shape");
         }
     }
     total
@@ -482,7 +562,7 @@ pub(crate) struct Assembled {
 }
 
 /// Turns a group's counts into published rows.
-pub(crate) fn assemble(mut g: GroupCounts, o: &FunnelOptions, has_excl: bool) -> Assembled {
+fn assemble(mut g: FunnelCounts, o: &FunnelOptions, has_excl: bool) -> Assembled {
     let m = o.steps.len();
     let levels = &g.levels;
     let in_progress = &g.in_progress;
@@ -527,14 +607,9 @@ impl FunnelOptions {
 }
 
 impl Prepared {
-    /// The evaluation time used.
-    pub(crate) fn now(&self) -> Micros {
+    /// The evaluation time used (`None`: decided at the finish).
+    pub(crate) fn now(&self) -> Option<Micros> {
         self.c.now
-    }
-
-    /// Whether exclusion steps were given.
-    pub(crate) fn has_exclusions(&self) -> bool {
-        self.c.has_excl
     }
 }
 
@@ -542,17 +617,13 @@ impl Prepared {
 pub fn funnel(j: &Journeys<'_>, o: &FunnelOptions) -> Result<Funnel> {
     let p = prepare(j, o)?;
     let g = accumulate(j, &p, 1, |_, _, _| 0).pop().expect("one group");
-    let a = assemble(g, o, p.c.has_excl);
-    Ok(Funnel {
-        options: o.echo(p.c.now),
-        journeys: a.journeys,
-        not_entered: a.not_entered,
-        converted: a.converted,
-        steps: a.steps,
-        stopped_at: a.stopped_at,
-        time_to_convert: a.time_to_convert,
-        excluded: a.excluded,
-    })
+    g.finish(o, p.now().expect("resolved"))
+}
+
+/// The partial state of a funnel over these journeys (see [`FunnelCounts`]).
+pub fn funnel_counts(j: &Journeys<'_>, o: &FunnelOptions) -> Result<FunnelCounts> {
+    let p = prepare_partial(j, o)?;
+    Ok(accumulate(j, &p, 1, |_, _, _| 0).pop().expect("one group"))
 }
 
 /// Median, p90 and histogram of times to convert.

@@ -18,15 +18,18 @@
 //! * Rows are sorted by `(from, to)`; ranking is left to the reader (by lift, by count).
 
 use rustc_hash::FxHashMap;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
+
+use crate::error::Result;
 
 use super::columns::{NO_RATING, RATING_UNIT};
 use super::intern::{Interner, NONE};
 use super::journeys::Journeys;
 use super::numbers::{lcm_upto, median_i64, ratio};
+use super::partial::merge::bad;
 
 /// How to compute gray areas.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct GrayAreasOptions {
     /// Events before and after a change whose ratings are compared (w).
     pub emotion_window: usize,
@@ -115,13 +118,139 @@ pub struct GrayAreas {
     pub channel: GrayDimension,
 }
 
-#[derive(Default, Clone)]
-struct Cell {
-    occ: u64,
-    ends: u64,
-    d_sum: i64,
-    d_n: u64,
-    gaps: Vec<i64>,
+/// The sums of one kind of change `(from, to)`.
+#[derive(Debug, Default, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Cell {
+    /// Occurrences.
+    pub occ: u64,
+    /// Occurrences whose second event ends the journey.
+    pub ends: u64,
+    /// Sum of the emotion changes, in units of 1/(lcm(1..w) × RATING_UNIT).
+    pub d_sum: i64,
+    /// Occurrences with an emotion change.
+    pub d_n: u64,
+    /// The gaps between the two events (for the exact median).
+    pub gaps: Vec<i64>,
+}
+
+impl Cell {
+    fn merge(&mut self, c: &Cell) {
+        self.occ += c.occ;
+        self.ends += c.ends;
+        self.d_sum += c.d_sum;
+        self.d_n += c.d_n;
+        self.gaps.extend_from_slice(&c.gaps);
+    }
+}
+
+/// The partial state of one gray-area dimension (departments or channels) over a subset of
+/// whole journeys: pair counts, the baseline, and each change's sums by `(from, to)` ids into
+/// `names`. Merged by adding the sums of the same names.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct DimensionCounts {
+    /// Department or channel names.
+    pub names: Interner,
+    /// `(from, to, sums)` by name id.
+    pub cells: Vec<(u32, u32, Cell)>,
+    /// Consecutive pairs.
+    pub pairs: u64,
+    /// Pairs with an unknown side.
+    pub unknown: u64,
+    /// Pairs with no change.
+    pub base: u64,
+    /// Of them, pairs whose second event ends the journey.
+    pub base_ends: u64,
+}
+
+impl DimensionCounts {
+    fn check(&self, path: &str) -> Result<()> {
+        let n = self.names.len();
+        if self.cells.iter().any(|&(a, b, _)| a as usize >= n || b as usize >= n) {
+            return Err(bad(path, format!("a name id beyond the {n} names")));
+        }
+        Ok(())
+    }
+
+    fn merge(&mut self, o: &DimensionCounts, path: &str) -> Result<()> {
+        o.check(path)?;
+        let remap = self.names.absorb(&o.names);
+        let mut at: FxHashMap<(u32, u32), usize> = self.cells.iter().enumerate().map(|(i, c)| ((c.0, c.1), i)).collect();
+        for (a, b, c) in &o.cells {
+            let key = (remap[*a as usize], remap[*b as usize]);
+            match at.get(&key) {
+                Some(&i) => self.cells[i].2.merge(c),
+                None => {
+                    at.insert(key, self.cells.len());
+                    self.cells.push((key.0, key.1, c.clone()));
+                }
+            }
+        }
+        self.pairs += o.pairs;
+        self.unknown += o.unknown;
+        self.base += o.base;
+        self.base_ends += o.base_ends;
+        Ok(())
+    }
+
+    fn finish(&self, l: i64, path: &str) -> Result<GrayDimension> {
+        self.check(path)?;
+        let baseline = ratio(self.base_ends as i128, self.base as i128);
+        let mut changes: Vec<Change> = self
+            .cells
+            .iter()
+            .map(|(a, b, c)| {
+                let drop = ratio(c.ends as i128, c.occ as i128);
+                Change {
+                    from: self.names.get(*a).to_string(),
+                    to: self.names.get(*b).to_string(),
+                    occurrences: c.occ,
+                    ends_after: c.ends,
+                    drop_rate: drop,
+                    lift: match (drop, baseline) {
+                        (Some(x), Some(b)) if b != 0.0 => Some(x / b),
+                        _ => None,
+                    },
+                    emotion_change: ratio(c.d_sum as i128, l as i128 * RATING_UNIT as i128 * c.d_n as i128),
+                    emotion_change_n: c.d_n,
+                    median_gap_us: median_i64(&mut c.gaps.clone()),
+                }
+            })
+            .collect();
+        changes.sort_unstable_by(|x, y| (&x.from, &x.to).cmp(&(&y.from, &y.to)));
+        Ok(GrayDimension {
+            pairs: self.pairs,
+            unknown_pairs: self.unknown,
+            baseline: Baseline { pairs: self.base, ends_after: self.base_ends, drop_rate: baseline },
+            changes,
+        })
+    }
+}
+
+/// The partial state of gray areas over a subset of whole journeys (see [`DimensionCounts`]).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct GrayAreaCounts {
+    /// Department handoffs.
+    pub department: DimensionCounts,
+    /// Channel switches.
+    pub channel: DimensionCounts,
+}
+
+impl GrayAreaCounts {
+    /// Adds the sums of other journeys (same options).
+    pub fn merge(&mut self, o: &GrayAreaCounts) -> Result<()> {
+        self.department.merge(&o.department, "gray_areas.department")?;
+        self.channel.merge(&o.channel, "gray_areas.channel")
+    }
+
+    /// The published measure.
+    pub fn finish(&self, o: &GrayAreasOptions) -> Result<GrayAreas> {
+        let l = lcm_upto(o.emotion_window.max(1) as u64) as i64;
+        Ok(GrayAreas {
+            options: o.clone(),
+            department: self.department.finish(l, "gray_areas.department")?,
+            channel: self.channel.finish(l, "gray_areas.channel")?,
+        })
+    }
 }
 
 struct Dim {
@@ -143,6 +272,17 @@ impl Dim {
     fn cell(&mut self, a: u32, b: u32) -> &mut Cell {
         if self.n <= 128 { &mut self.dense[a as usize * self.n + b as usize] } else { self.sparse.entry((a, b)).or_default() }
     }
+    fn into_counts(mut self, names: &Interner) -> DimensionCounts {
+        let n = self.n;
+        let mut cells: Vec<(u32, u32, Cell)> = if n <= 128 {
+            std::mem::take(&mut self.dense).into_iter().enumerate().filter(|(_, c)| c.occ > 0).map(|(i, c)| ((i / n) as u32, (i % n) as u32, c)).collect()
+        } else {
+            std::mem::take(&mut self.sparse).into_iter().map(|((a, b), c)| (a, b, c)).collect()
+        };
+        cells.sort_unstable_by_key(|c| (c.0, c.1));
+        DimensionCounts { names: names.clone(), cells, pairs: self.total, unknown: self.unknown, base: self.base, base_ends: self.base_ends }
+    }
+
     fn merge(&mut self, o: Dim) {
         self.total += o.total;
         self.unknown += o.unknown;
@@ -155,18 +295,18 @@ impl Dim {
             o.sparse.into_iter().collect()
         };
         for ((a, b), c) in cells {
-            let t = self.cell(a, b);
-            t.occ += c.occ;
-            t.ends += c.ends;
-            t.d_sum += c.d_sum;
-            t.d_n += c.d_n;
-            t.gaps.extend(c.gaps);
+            self.cell(a, b).merge(&c);
         }
     }
 }
 
 /// Computes gray areas for departments and channels.
 pub fn gray_areas(j: &Journeys<'_>, o: &GrayAreasOptions) -> GrayAreas {
+    gray_area_counts(j, o).finish(o).expect("counts built for these names")
+}
+
+/// The partial state of gray areas over these journeys (see [`GrayAreaCounts`]).
+pub fn gray_area_counts(j: &Journeys<'_>, o: &GrayAreasOptions) -> GrayAreaCounts {
     let w = o.emotion_window.max(1);
     let l = lcm_upto(w as u64) as i64;
     let (nd, nc) = (j.departments().len(), j.table().channels().len());
@@ -241,41 +381,5 @@ pub fn gray_areas(j: &Journeys<'_>, o: &GrayAreasOptions) -> GrayAreas {
         dd.merge(a);
         dc.merge(b);
     }
-    let finish = |mut d: Dim, names: &Interner| -> GrayDimension {
-        let baseline = ratio(d.base_ends as i128, d.base as i128);
-        let n = d.n;
-        let cells: Vec<((u32, u32), Cell)> = if n <= 128 {
-            std::mem::take(&mut d.dense).into_iter().enumerate().filter(|(_, c)| c.occ > 0).map(|(i, c)| (((i / n) as u32, (i % n) as u32), c)).collect()
-        } else {
-            std::mem::take(&mut d.sparse).into_iter().collect()
-        };
-        let mut changes: Vec<Change> = cells
-            .into_iter()
-            .map(|((a, b), mut c)| {
-                let drop = ratio(c.ends as i128, c.occ as i128);
-                Change {
-                    from: names.get(a).to_string(),
-                    to: names.get(b).to_string(),
-                    occurrences: c.occ,
-                    ends_after: c.ends,
-                    drop_rate: drop,
-                    lift: match (drop, baseline) {
-                        (Some(x), Some(b)) if b != 0.0 => Some(x / b),
-                        _ => None,
-                    },
-                    emotion_change: ratio(c.d_sum as i128, l as i128 * RATING_UNIT as i128 * c.d_n as i128),
-                    emotion_change_n: c.d_n,
-                    median_gap_us: median_i64(&mut c.gaps),
-                }
-            })
-            .collect();
-        changes.sort_unstable_by(|x, y| (&x.from, &x.to).cmp(&(&y.from, &y.to)));
-        GrayDimension {
-            pairs: d.total,
-            unknown_pairs: d.unknown,
-            baseline: Baseline { pairs: d.base, ends_after: d.base_ends, drop_rate: baseline },
-            changes,
-        }
-    };
-    GrayAreas { options: o.clone(), department: finish(dd, j.departments()), channel: finish(dc, j.table().channels()) }
+    GrayAreaCounts { department: dd.into_counts(j.departments()), channel: dc.into_counts(j.table().channels()) }
 }

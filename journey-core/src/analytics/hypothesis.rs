@@ -39,17 +39,22 @@
 
 use std::fmt::Write as _;
 
-use serde::Serialize;
+use std::collections::BTreeMap;
 
-use super::emotion::{EmotionOptions, EmotionReport, emotion};
-use super::intern::NONE;
+use serde::{Deserialize, Serialize};
+
+use super::emotion::{EmotionCounts, EmotionOptions, EmotionReport, emotion_counts};
+use super::intern::{Interner, NONE};
 use super::journeys::Journeys;
-use super::key_moments::{KeyMoments, KeyMomentsOptions, Outcome, key_moments};
+use super::key_moments::{KeyMomentCounts, KeyMoments, KeyMomentsOptions, Outcome, key_moment_counts};
 use super::numbers::ratio;
+use super::partial::merge::{bad, expect_len};
 use crate::error::Result;
+use crate::resolve::Resolver;
+use crate::vocabulary::Channel;
 
 /// The thresholds of the hypothesis report (see the module docs).
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct HypothesisOptions {
     /// Fewer ratings at a touchpoint is not enough data.
     pub emotion_min_ratings: u64,
@@ -206,6 +211,122 @@ struct Evidence {
     entries: Vec<[u64; 3]>,
 }
 
+/// The evidence of the channel, owner and phase-order assumptions over a subset of whole
+/// journeys: events per (touchpoint, channel) and per (touchpoint, own department), by ids
+/// into `channels` and `departments`, and phase steps. Merged by addition.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct EvidenceCounts {
+    /// Channel names.
+    pub channels: Interner,
+    /// `(touchpoint, channel, events)`.
+    pub tp_channel: Vec<(u32, u32, u64)>,
+    /// Department names.
+    pub departments: Interner,
+    /// `(touchpoint, department, events)`.
+    pub tp_dept: Vec<(u32, u32, u64)>,
+    /// Consecutive on-map steps.
+    pub steps: u64,
+    /// Of them, regressions.
+    pub regressions: u64,
+    /// Of them, skips.
+    pub skips: u64,
+    /// Entries into each phase: `[from the previous phase, by a skip, by a regression]`.
+    pub entries: Vec<[u64; 3]>,
+}
+
+/// Adds `(touchpoint, name id, count)` triples of `b` (names remapped) into `a`.
+fn add_triples(a: &mut Vec<(u32, u32, u64)>, b: &[(u32, u32, u64)], remap: &[u32]) {
+    let mut m: BTreeMap<(u32, u32), u64> = a.iter().map(|&(t, x, c)| ((t, x), c)).collect();
+    for &(t, x, c) in b {
+        *m.entry((t, remap[x as usize])).or_default() += c;
+    }
+    *a = m.into_iter().map(|((t, x), c)| (t, x, c)).collect();
+}
+
+impl EvidenceCounts {
+    fn check(&self, ntp: usize) -> Result<()> {
+        let bad_ids = |v: &[(u32, u32, u64)], n: usize| v.iter().any(|&(t, x, _)| t as usize >= ntp || x as usize >= n);
+        if bad_ids(&self.tp_channel, self.channels.len()) {
+            return Err(bad("hypotheses.evidence.tp_channel", "a touchpoint or channel id out of range"));
+        }
+        if bad_ids(&self.tp_dept, self.departments.len()) {
+            return Err(bad("hypotheses.evidence.tp_dept", "a touchpoint or department id out of range"));
+        }
+        Ok(())
+    }
+
+    fn merge(&mut self, o: &EvidenceCounts) -> Result<()> {
+        expect_len(&o.entries, self.entries.len(), "hypotheses.evidence.entries")?;
+        o.check(u32::MAX as usize)?;
+        let remap = self.channels.absorb(&o.channels);
+        add_triples(&mut self.tp_channel, &o.tp_channel, &remap);
+        let remap = self.departments.absorb(&o.departments);
+        add_triples(&mut self.tp_dept, &o.tp_dept, &remap);
+        self.steps += o.steps;
+        self.regressions += o.regressions;
+        self.skips += o.skips;
+        for (a, b) in self.entries.iter_mut().zip(&o.entries) {
+            for k in 0..3 {
+                a[k] += b[k];
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The partial state of the hypothesis report over a subset of whole journeys: the emotion
+/// and key-moment states it reads, and the evidence of the other assumptions.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct HypothesisCounts {
+    /// Emotion sums.
+    pub emotion: EmotionCounts,
+    /// Key-moment counts (for `key_moment_outcome`).
+    pub key_moments: KeyMomentCounts,
+    /// Channel, owner and phase-order evidence.
+    pub evidence: EvidenceCounts,
+}
+
+impl HypothesisCounts {
+    /// Adds the counts of other journeys (same map and options).
+    pub fn merge(&mut self, o: &HypothesisCounts) -> Result<()> {
+        self.emotion.merge(&o.emotion)?;
+        self.key_moments.merge(&o.key_moments)?;
+        self.evidence.merge(&o.evidence)
+    }
+
+    /// The published report; `resolver` is the map's.
+    pub fn finish(&self, resolver: &Resolver, o: &HypothesisOptions) -> Result<HypothesisReport> {
+        let map = resolver.map();
+        let em = self.emotion.finish(map, &EmotionOptions { min_count: o.emotion_min_ratings, ..EmotionOptions::default() })?;
+        let km = self.key_moments.finish(map, &KeyMomentsOptions { outcome: o.key_moment_outcome.clone(), min_count: o.key_moment_min_count })?;
+        self.evidence.check(map.touchpoints.len())?;
+        expect_len(&self.evidence.entries, map.phases.len(), "hypotheses.evidence.entries")?;
+        Ok(report(resolver, o, &em, &km, &self.evidence))
+    }
+}
+
+/// The partial state of the hypothesis report over these journeys (see [`HypothesisCounts`]).
+pub fn hypothesis_counts(j: &Journeys<'_>, o: &HypothesisOptions) -> Result<HypothesisCounts> {
+    let key_moments = key_moment_counts(j, &KeyMomentsOptions { outcome: o.key_moment_outcome.clone(), min_count: o.key_moment_min_count })?;
+    let emotion = emotion_counts(j, 1, |_| 0).pop().expect("one group");
+    let ev = gather(j);
+    let ntp = j.resolver().map().touchpoints.len();
+    let triples = |v: &[u64], n: usize| -> Vec<(u32, u32, u64)> {
+        (0..ntp).flat_map(|t| (0..n).map(move |x| (t, x))).filter(|&(t, x)| v[t * n + x] > 0).map(|(t, x)| (t as u32, x as u32, v[t * n + x])).collect()
+    };
+    let evidence = EvidenceCounts {
+        tp_channel: triples(&ev.tp_channel, j.table().channels().len()),
+        channels: j.table().channels().clone(),
+        tp_dept: triples(&ev.tp_dept, j.departments().len()),
+        departments: j.departments().clone(),
+        steps: ev.steps,
+        regressions: ev.regressions,
+        skips: ev.skips,
+        entries: ev.entries,
+    };
+    Ok(HypothesisCounts { emotion, key_moments, evidence })
+}
+
 fn gather(j: &Journeys<'_>) -> Evidence {
     let map = j.resolver().map();
     let (ntp, np) = (map.touchpoints.len(), map.phases.len());
@@ -279,16 +400,14 @@ fn gather(j: &Journeys<'_>) -> Evidence {
 
 /// Computes the hypothesis report (see the module docs).
 pub fn hypotheses(j: &Journeys<'_>, o: &HypothesisOptions) -> Result<HypothesisReport> {
-    let em = emotion(j, &EmotionOptions { min_count: o.emotion_min_ratings, ..EmotionOptions::default() });
-    let km = key_moments(j, &KeyMomentsOptions { outcome: o.key_moment_outcome.clone(), min_count: o.key_moment_min_count })?;
-    Ok(hypotheses_from(j, o, &em, &km))
+    hypothesis_counts(j, o)?.finish(j.resolver(), o)
 }
 
-/// The report from measures already computed with the report's options.
-pub(crate) fn hypotheses_from(j: &Journeys<'_>, o: &HypothesisOptions, em: &EmotionReport, km: &KeyMoments) -> HypothesisReport {
+/// The report from the emotion and key-moment measures, computed with the report's options,
+/// and the evidence of the other assumptions.
+fn report(resolver: &Resolver, o: &HypothesisOptions, em: &EmotionReport, km: &KeyMoments, ev: &EvidenceCounts) -> HypothesisReport {
     const EPS: f64 = 1e-9;
-    let map = j.resolver().map();
-    let ev = gather(j);
+    let map = resolver.map();
     let mut rows = Vec::new();
     // planned emotion
     for (t, e) in map.touchpoints.iter().zip(&em.touchpoints) {
@@ -367,16 +486,13 @@ pub(crate) fn hypotheses_from(j: &Journeys<'_>, o: &HypothesisOptions, em: &Emot
         });
     }
     // planned channels
-    let channels = j.table().channels();
-    let nch = channels.len();
     for (tp, t) in map.touchpoints.iter().enumerate() {
         if t.channels.is_empty() {
             continue;
         }
-        let counts = &ev.tp_channel[tp * nch..(tp + 1) * nch];
-        let n: u64 = counts.iter().sum();
-        let mut off: Vec<(u64, &str)> =
-            (0..nch).filter(|&c| counts[c] > 0 && j.unplanned(tp as u32, c as u32)).map(|c| (counts[c], channels.get(c as u32))).collect();
+        let counts: Vec<(u64, &str)> = ev.tp_channel.iter().filter(|x| x.0 as usize == tp).map(|&(_, c, k)| (k, ev.channels.get(c))).collect();
+        let n: u64 = counts.iter().map(|x| x.0).sum();
+        let mut off: Vec<(u64, &str)> = counts.into_iter().filter(|&(_, ch)| !resolver.plans_channel(tp as u32, &Channel::parse(ch))).collect();
         off.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(b.1)));
         let unplanned: u64 = off.iter().map(|x| x.0).sum();
         let share = ratio(unplanned as i128, n as i128);
@@ -403,14 +519,11 @@ pub(crate) fn hypotheses_from(j: &Journeys<'_>, o: &HypothesisOptions, em: &Emot
         });
     }
     // owner
-    let depts = j.departments();
-    let nd = depts.len();
     for (tp, t) in map.touchpoints.iter().enumerate() {
         let Some(owner) = &t.department else { continue };
-        let owner_id = depts.lookup(owner.as_str());
-        let counts = &ev.tp_dept[tp * nd..(tp + 1) * nd];
-        let n: u64 = counts.iter().sum();
-        let mut other: Vec<(u64, &str)> = (0..nd).filter(|&d| counts[d] > 0 && Some(d as u32) != owner_id).map(|d| (counts[d], depts.get(d as u32))).collect();
+        let counts: Vec<(u64, &str)> = ev.tp_dept.iter().filter(|x| x.0 as usize == tp).map(|&(_, d, k)| (k, ev.departments.get(d))).collect();
+        let n: u64 = counts.iter().map(|x| x.0).sum();
+        let mut other: Vec<(u64, &str)> = counts.into_iter().filter(|&(_, d)| d != owner.as_str()).collect();
         other.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(b.1)));
         let others: u64 = other.iter().map(|x| x.0).sum();
         let share = ratio(others as i128, n as i128);

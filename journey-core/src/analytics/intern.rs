@@ -120,6 +120,27 @@ impl Interner {
     }
 }
 
+/// Serialised as the list of its strings, in id order (so ids survive a round trip).
+impl serde::Serialize for Interner {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        s.collect_seq(self.iter())
+    }
+}
+
+/// Read back from the list of its strings; a repeated string is refused (ids would shift).
+impl<'de> serde::Deserialize<'de> for Interner {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        let strings: Vec<String> = serde::Deserialize::deserialize(d)?;
+        let mut out = Interner::with_capacity(strings.len(), strings.iter().map(String::len).sum());
+        for (i, s) in strings.iter().enumerate() {
+            if out.intern(s) as usize != i {
+                return Err(serde::de::Error::custom(format!("repeated label {s:?} at index {i}")));
+            }
+        }
+        Ok(out)
+    }
+}
+
 /// Sorts ids by a byte-string key, using two threads for large inputs.
 fn par_sort_by_key_bytes<'a, F: Fn(&u32) -> &'a [u8] + Sync>(ids: &mut [u32], key: F) {
     if super::par::parts_for(ids.len(), 200_000) < 2 || ids.len() < 2 {

@@ -14,18 +14,20 @@
 //! * Ranked by |difference| rounded to 9 decimals, then touchpoint id, only where both groups
 //!   have at least `min_count` journeys (`enough_data`); other rows have `rank: null`.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::emotion::Scale;
 use crate::error::{Error, Result};
+use crate::map::JourneyMap;
 
-use super::columns::NO_RATING;
+use super::columns::{NO_RATING, scales_of_bits};
 use super::intern::NONE;
 use super::journeys::Journeys;
 use super::numbers::{ratio, round9};
+use super::partial::merge::{bad, expect_len};
 
 /// The outcome whose chance key moments change.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Outcome {
     /// The journey contains an event at this touchpoint.
@@ -35,7 +37,7 @@ pub enum Outcome {
 }
 
 /// How to compute key moments.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct KeyMomentsOptions {
     /// The outcome; `None` = reaching the map's last phase.
     pub outcome: Option<Outcome>,
@@ -121,19 +123,128 @@ pub struct KeyMoments {
     pub touchpoints: Vec<KeyMoment>,
 }
 
-#[derive(Default, Clone, Copy)]
-struct Row {
-    journeys: u64,
-    outcome: u64,
-    neg: u64,
-    neg_outcome: u64,
-    nonneg: u64,
-    nonneg_outcome: u64,
-    end_at: u64,
+/// The counts of one touchpoint.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Row {
+    /// Journeys that contain it.
+    pub journeys: u64,
+    /// Of them, journeys that reach the outcome.
+    pub outcome: u64,
+    /// Journeys rated negative there.
+    pub neg: u64,
+    /// Of them, journeys that reach the outcome.
+    pub neg_outcome: u64,
+    /// Journeys rated non-negative there.
+    pub nonneg: u64,
+    /// Of them, journeys that reach the outcome.
+    pub nonneg_outcome: u64,
+    /// Journeys that end there.
+    pub end_at: u64,
+}
+
+impl Row {
+    fn add(&mut self, b: &Row) {
+        self.journeys += b.journeys;
+        self.outcome += b.outcome;
+        self.neg += b.neg;
+        self.neg_outcome += b.neg_outcome;
+        self.nonneg += b.nonneg;
+        self.nonneg_outcome += b.nonneg_outcome;
+        self.end_at += b.end_at;
+    }
+}
+
+/// The partial state of key moments over a subset of whole journeys: counts per touchpoint
+/// (map order) for the resolved outcome, and the rating scales seen (a bit set). Merged by
+/// addition ([`KeyMomentCounts::merge`]).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct KeyMomentCounts {
+    /// The outcome (resolved: the map's last phase by default).
+    pub outcome: Outcome,
+    /// Journeys.
+    pub journeys: u64,
+    /// Journeys that reach the outcome.
+    pub outcome_journeys: u64,
+    /// Counts per touchpoint.
+    pub touchpoints: Vec<Row>,
+    /// The rating scales seen (bit set).
+    pub scales: u8,
+}
+
+impl KeyMomentCounts {
+    /// Adds the counts of other journeys (same map and outcome).
+    pub fn merge(&mut self, o: &KeyMomentCounts) -> Result<()> {
+        if self.outcome != o.outcome {
+            return Err(bad("key_moments.outcome", "cannot merge key moments of different outcomes"));
+        }
+        expect_len(&o.touchpoints, self.touchpoints.len(), "key_moments.touchpoints")?;
+        for (a, b) in self.touchpoints.iter_mut().zip(&o.touchpoints) {
+            a.add(b);
+        }
+        self.journeys += o.journeys;
+        self.outcome_journeys += o.outcome_journeys;
+        self.scales |= o.scales;
+        Ok(())
+    }
+
+    /// The published measure (`min_count` of the options; the outcome is the state's).
+    pub fn finish(&self, map: &JourneyMap, o: &KeyMomentsOptions) -> Result<KeyMoments> {
+        expect_len(&self.touchpoints, map.touchpoints.len(), "key_moments.touchpoints")?;
+        let r = |a: u64, b: u64| ratio(a as i128, b as i128);
+        let mut out: Vec<KeyMoment> = map
+            .touchpoints
+            .iter()
+            .zip(&self.touchpoints)
+            .map(|(t, x)| {
+                let (neg_rate, nn_rate) = (r(x.neg_outcome, x.neg), r(x.nonneg_outcome, x.nonneg));
+                KeyMoment {
+                    touchpoint: t.id.clone(),
+                    flagged: t.key_moment,
+                    journeys: x.journeys,
+                    outcome: x.outcome,
+                    outcome_rate: r(x.outcome, x.journeys),
+                    rated: x.neg + x.nonneg,
+                    negative: Group { journeys: x.neg, outcome: x.neg_outcome, rate: neg_rate },
+                    non_negative: Group { journeys: x.nonneg, outcome: x.nonneg_outcome, rate: nn_rate },
+                    difference: neg_rate.zip(nn_rate).map(|(n, p)| p - n),
+                    end_at: x.end_at,
+                    end_at_rate: r(x.end_at, x.journeys),
+                    enough_data: x.neg.min(x.nonneg) >= o.min_count,
+                    rank: None,
+                }
+            })
+            .collect();
+        let mut ranked: Vec<usize> = (0..out.len()).filter(|&i| out[i].enough_data && out[i].difference.is_some()).collect();
+        let key = |i: usize| round9(out[i].difference.unwrap_or(0.0).abs()).unwrap_or(0.0);
+        ranked.sort_by(|&a, &b| key(b).total_cmp(&key(a)).then_with(|| out[a].touchpoint.cmp(&out[b].touchpoint)));
+        for (rank, &i) in ranked.iter().enumerate() {
+            out[i].rank = Some(rank as u64 + 1);
+        }
+        let csat_only = matches!(scales_of_bits(self.scales).as_slice(), [] | [Scale::Csat]);
+        Ok(KeyMoments {
+            options: KeyMomentsOptionsEcho {
+                outcome: self.outcome.clone(),
+                rating_at_touchpoint: if csat_only { "lowest csat there" } else { "lowest normalised rating there" }.into(),
+                negative: if csat_only { "normalised rating < 0 (csat 1-2)" } else { "normalised rating < 0" }.into(),
+                difference: "non_negative.rate - negative.rate".into(),
+                rank: "by |difference| rounded to 9 decimals, then touchpoint id; only touchpoints with at least min_count journeys in both groups (enough_data)".into(),
+                min_count: o.min_count,
+            },
+            journeys: self.journeys,
+            outcome_journeys: self.outcome_journeys,
+            touchpoints: out,
+        })
+    }
 }
 
 /// Computes key moments.
 pub fn key_moments(j: &Journeys<'_>, o: &KeyMomentsOptions) -> Result<KeyMoments> {
+    key_moment_counts(j, o)?.finish(j.resolver().map(), o)
+}
+
+/// The partial state of key moments over these journeys (see [`KeyMomentCounts`]); an
+/// unknown outcome is an error.
+pub fn key_moment_counts(j: &Journeys<'_>, o: &KeyMomentsOptions) -> Result<KeyMomentCounts> {
     let map = j.resolver().map();
     let ntp = map.touchpoints.len();
     let outcome = match &o.outcome {
@@ -204,58 +315,9 @@ pub fn key_moments(j: &Journeys<'_>, o: &KeyMomentsOptions) -> Result<KeyMoments
     let mut outcome_journeys = 0;
     for (r, oj) in parts {
         for (a, b) in rows.iter_mut().zip(&r) {
-            a.journeys += b.journeys;
-            a.outcome += b.outcome;
-            a.neg += b.neg;
-            a.neg_outcome += b.neg_outcome;
-            a.nonneg += b.nonneg;
-            a.nonneg_outcome += b.nonneg_outcome;
-            a.end_at += b.end_at;
+            a.add(b);
         }
         outcome_journeys += oj;
     }
-    let r = |a: u64, b: u64| ratio(a as i128, b as i128);
-    let mut out: Vec<KeyMoment> = map
-        .touchpoints
-        .iter()
-        .zip(&rows)
-        .map(|(t, x)| {
-            let (neg_rate, nn_rate) = (r(x.neg_outcome, x.neg), r(x.nonneg_outcome, x.nonneg));
-            KeyMoment {
-                touchpoint: t.id.clone(),
-                flagged: t.key_moment,
-                journeys: x.journeys,
-                outcome: x.outcome,
-                outcome_rate: r(x.outcome, x.journeys),
-                rated: x.neg + x.nonneg,
-                negative: Group { journeys: x.neg, outcome: x.neg_outcome, rate: neg_rate },
-                non_negative: Group { journeys: x.nonneg, outcome: x.nonneg_outcome, rate: nn_rate },
-                difference: neg_rate.zip(nn_rate).map(|(n, p)| p - n),
-                end_at: x.end_at,
-                end_at_rate: r(x.end_at, x.journeys),
-                enough_data: x.neg.min(x.nonneg) >= o.min_count,
-                rank: None,
-            }
-        })
-        .collect();
-    let mut ranked: Vec<usize> = (0..out.len()).filter(|&i| out[i].enough_data && out[i].difference.is_some()).collect();
-    let key = |i: usize| round9(out[i].difference.unwrap_or(0.0).abs()).unwrap_or(0.0);
-    ranked.sort_by(|&a, &b| key(b).total_cmp(&key(a)).then_with(|| out[a].touchpoint.cmp(&out[b].touchpoint)));
-    for (rank, &i) in ranked.iter().enumerate() {
-        out[i].rank = Some(rank as u64 + 1);
-    }
-    let csat_only = matches!(j.table().rating_scales().as_slice(), [] | [Scale::Csat]);
-    Ok(KeyMoments {
-        options: KeyMomentsOptionsEcho {
-            outcome,
-            rating_at_touchpoint: if csat_only { "lowest csat there" } else { "lowest normalised rating there" }.into(),
-            negative: if csat_only { "normalised rating < 0 (csat 1-2)" } else { "normalised rating < 0" }.into(),
-            difference: "non_negative.rate - negative.rate".into(),
-            rank: "by |difference| rounded to 9 decimals, then touchpoint id; only touchpoints with at least min_count journeys in both groups (enough_data)".into(),
-            min_count: o.min_count,
-        },
-        journeys: j.len() as u64,
-        outcome_journeys,
-        touchpoints: out,
-    })
+    Ok(KeyMomentCounts { outcome, journeys: j.len() as u64, outcome_journeys, touchpoints: rows, scales: j.table().rating_scale_bits() })
 }

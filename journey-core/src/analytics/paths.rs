@@ -12,13 +12,17 @@ use std::hash::Hasher;
 
 use hashbrown::HashTable;
 use rustc_hash::FxHasher;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
+use crate::error::Result;
+
+use super::intern::Interner;
 use super::journeys::Journeys;
+use super::partial::merge::bad;
 use super::transitions::{NameLevel, level_names};
 
 /// How to compute top paths.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PathsOptions {
     /// The level names are taken at.
     pub level: NameLevel,
@@ -61,7 +65,8 @@ pub struct Paths {
     pub top: Vec<PathCount>,
 }
 
-#[derive(Default)]
+/// Paths as sequences of label ids, each with its number of journeys.
+#[derive(Default, Clone, Debug)]
 struct PathTable {
     arena: Vec<u32>,
     spans: Vec<(u32, u32)>,
@@ -106,8 +111,106 @@ impl PathTable {
     }
 }
 
+/// The flat form of a [`PathTable`] in a partial state.
+#[derive(Serialize, Deserialize)]
+struct PathTableData {
+    arena: Vec<u32>,
+    spans: Vec<(u32, u32)>,
+    counts: Vec<u64>,
+}
+
+impl Serialize for PathTable {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        PathTableData { arena: self.arena.clone(), spans: self.spans.clone(), counts: self.counts.clone() }.serialize(s)
+    }
+}
+
+impl<'de> Deserialize<'de> for PathTable {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        let data = PathTableData::deserialize(d)?;
+        if data.spans.len() != data.counts.len() {
+            return Err(serde::de::Error::custom("paths: spans and counts differ in length"));
+        }
+        let mut t = PathTable::default();
+        for (&(s, l), &c) in data.spans.iter().zip(&data.counts) {
+            let p = data.arena.get(s as usize..s as usize + l as usize).ok_or_else(|| serde::de::Error::custom("paths: a span beyond the arena"))?;
+            t.add(p, c);
+        }
+        Ok(t)
+    }
+}
+
+/// The partial state of top paths over a subset of whole journeys: every distinct path (the
+/// top of the whole data can only be chosen at the finish) as label ids into `labels`, with
+/// its number of journeys. Merged by adding the counts of equal paths.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct PathCounts {
+    /// Journeys.
+    pub journeys: u64,
+    /// The names of the level paths are taken at.
+    labels: Interner,
+    /// The paths.
+    paths: PathTable,
+}
+
+impl PathCounts {
+    fn check(&self) -> Result<()> {
+        let n = self.labels.len();
+        if self.paths.arena.iter().any(|&x| x as usize >= n) {
+            return Err(bad("paths.paths", format!("a label id beyond the {n} labels")));
+        }
+        Ok(())
+    }
+
+    /// The number of distinct paths.
+    pub fn distinct(&self) -> usize {
+        self.paths.counts.len()
+    }
+
+    /// Adds the paths of other journeys (same options).
+    pub fn merge(&mut self, o: &PathCounts) -> Result<()> {
+        o.check()?;
+        let remap = self.labels.absorb(&o.labels);
+        let mut p: Vec<u32> = Vec::new();
+        for id in 0..o.paths.spans.len() {
+            p.clear();
+            p.extend(o.paths.path(id).iter().map(|&x| remap[x as usize]));
+            self.paths.add(&p, o.paths.counts[id]);
+        }
+        self.journeys += o.journeys;
+        Ok(())
+    }
+
+    /// The published measure.
+    pub fn finish(&self, o: &PathsOptions) -> Result<Paths> {
+        self.check()?;
+        let t = &self.paths;
+        // the paths that can make the top: count at least the top-th largest count
+        let mut counts: Vec<u64> = t.counts.clone();
+        let threshold = if o.top == 0 || counts.is_empty() {
+            u64::MAX
+        } else if counts.len() <= o.top {
+            0
+        } else {
+            let idx = counts.len() - o.top;
+            *counts.select_nth_unstable(idx).1
+        };
+        let text = |id: usize| t.path(id).iter().map(|&x| self.labels.get(x)).collect::<Vec<_>>().join(&o.separator);
+        let mut top: Vec<PathCount> =
+            (0..t.counts.len()).filter(|&id| t.counts[id] >= threshold).map(|id| PathCount { path: text(id), journeys: t.counts[id] }).collect();
+        top.sort_unstable_by(|a, b| b.journeys.cmp(&a.journeys).then_with(|| a.path.cmp(&b.path)));
+        top.truncate(o.top);
+        Ok(Paths { options: o.clone(), journeys: self.journeys, distinct_paths: t.counts.len() as u64, top })
+    }
+}
+
 /// Computes the top paths.
 pub fn paths(j: &Journeys<'_>, o: &PathsOptions) -> Paths {
+    path_counts(j, o).finish(o).expect("counts built for these labels")
+}
+
+/// The partial state of top paths over these journeys (see [`PathCounts`]).
+pub fn path_counts(j: &Journeys<'_>, o: &PathsOptions) -> PathCounts {
     let ln = level_names(j, o.level);
     let k = o.k.max(1);
     let id_of = &ln.id_of;
@@ -136,20 +239,9 @@ pub fn paths(j: &Journeys<'_>, o: &PathsOptions) -> Paths {
             t.add(other.path(id), other.counts[id]);
         }
     }
-    // the paths that can make the top: count at least the top-th largest count
-    let mut counts: Vec<u64> = t.counts.clone();
-    let threshold = if o.top == 0 || counts.is_empty() {
-        u64::MAX
-    } else if counts.len() <= o.top {
-        0
-    } else {
-        let idx = counts.len() - o.top;
-        *counts.select_nth_unstable(idx).1
-    };
-    let text = |id: usize| t.path(id).iter().map(|&x| ln.labels[x as usize].as_str()).collect::<Vec<_>>().join(&o.separator);
-    let mut top: Vec<PathCount> =
-        (0..t.counts.len()).filter(|&id| t.counts[id] >= threshold).map(|id| PathCount { path: text(id), journeys: t.counts[id] }).collect();
-    top.sort_unstable_by(|a, b| b.journeys.cmp(&a.journeys).then_with(|| a.path.cmp(&b.path)));
-    top.truncate(o.top);
-    Paths { options: o.clone(), journeys: j.len() as u64, distinct_paths: t.counts.len() as u64, top }
+    let mut labels = Interner::with_capacity(ln.labels.len(), 0);
+    for l in &ln.labels {
+        labels.intern(l);
+    }
+    PathCounts { journeys: j.len() as u64, labels, paths: t }
 }

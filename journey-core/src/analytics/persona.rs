@@ -21,20 +21,73 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use crate::condition::{Compiled, Subject};
+use crate::error::Result;
 use crate::identity::{IdentityLevel, IdentityRules};
+use crate::map::JourneyMap;
 use crate::vocabulary::Channel;
 
-use super::emotion::EmotionReport;
+use super::emotion::{EmotionCounts, EmotionOptions, EmotionReport};
 use super::intern::NONE;
 use super::journeys::Journeys;
-use super::reach::Reach;
+use super::partial::merge::bad;
+use super::reach::{Reach, ReachCounts};
+
+/// A partial state per persona group: `(persona, state)`, in the order of
+/// [`PersonaOptions::personas`], then the `null` group.
+pub type PersonaGroups<T> = Vec<(Option<String>, T)>;
+
+impl PersonaOptions {
+    /// Merges how personas were assigned in another part of the data: the setup (persona
+    /// groups, explicit and attribute keys, rules) must be the same, the journey counts add.
+    pub fn merge(&mut self, o: &PersonaOptions) -> Result<()> {
+        let setup = |p: &PersonaOptions| (p.personas.clone(), p.explicit_keys, p.attribute_keys, p.rules.clone(), p.precedence.clone());
+        if setup(self) != setup(o) {
+            return Err(bad(
+                "personas",
+                "cannot merge parts whose personas were set up differently (give every part the same persona assignments and attributes)",
+            ));
+        }
+        self.journeys_explicit += o.journeys_explicit;
+        self.journeys_by_rule += o.journeys_by_rule;
+        self.journeys_without_persona += o.journeys_without_persona;
+        Ok(())
+    }
+
+    /// Checks that per-persona states have one group per persona, then the `null` group.
+    fn check_groups<T>(&self, groups: &PersonaGroups<T>, path: &str) -> Result<()> {
+        let want = self.personas.iter().cloned().map(Some).chain([None]);
+        if groups.len() != self.personas.len() + 1 || !groups.iter().map(|(l, _)| l.clone()).eq(want) {
+            return Err(bad(path, "the groups are not the personas, in order, then the null group"));
+        }
+        Ok(())
+    }
+}
+
+/// Phase reach per persona from each group's counts.
+pub(crate) fn finish_reach(options: &PersonaOptions, groups: &PersonaGroups<ReachCounts>, map: &JourneyMap) -> Result<ReachByPersona> {
+    options.check_groups(groups, "reach_by_persona")?;
+    let personas = groups.iter().map(|(p, c)| Ok(PersonaReach { persona: p.clone(), reach: c.finish(map)? })).collect::<Result<_>>()?;
+    Ok(ReachByPersona { options: options.clone(), personas })
+}
+
+/// Emotion per persona from each group's sums.
+pub(crate) fn finish_emotion(
+    options: &PersonaOptions,
+    groups: &PersonaGroups<EmotionCounts>,
+    map: &JourneyMap,
+    emotion: &EmotionOptions,
+) -> Result<EmotionByPersona> {
+    options.check_groups(groups, "emotion_by_persona")?;
+    let personas = groups.iter().map(|(p, c)| Ok(PersonaEmotion { persona: p.clone(), emotion: c.finish(map, emotion)? })).collect::<Result<_>>()?;
+    Ok(EmotionByPersona { options: options.clone(), personas })
+}
 
 /// How journeys got their personas, as published with every per-persona result.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PersonaOptions {
     /// The persona groups, in order (the `null` group is last and not listed).
     pub personas: Vec<String>,

@@ -76,10 +76,10 @@ use crate::store::Store;
 use crate::time::Micros;
 use crate::tracker::TrackerConfig;
 
-use super::breakdown::{self, Breakdown, FunnelBreakdown, Grouping};
+use super::breakdown::{self, Breakdown, BreakdownCounts, FunnelBreakdown, Grouping};
 use super::columns::{EventTable, NO_RATING, RATING_UNIT};
 use super::conformance::{Conformance, conformance};
-use super::emotion::{EmotionOptions, EmotionReport, emotion, emotion_groups};
+use super::emotion::{EmotionCounts, EmotionOptions, EmotionReport, emotion, emotion_counts};
 use super::funnel::{Funnel, FunnelOptions, funnel};
 use super::gray_areas::{GrayAreas, GrayAreasOptions, gray_areas};
 use super::hypothesis::{HypothesisOptions, HypothesisReport, hypotheses};
@@ -88,9 +88,9 @@ use super::journeys::{JourneyData, Journeys};
 use super::key_moments::{KeyMoments, KeyMomentsOptions, key_moments};
 use super::numbers::ratio;
 use super::paths::{Paths, PathsOptions, paths};
-use super::persona::{self, EmotionByPersona, PersonaEmotion, PersonaIndex, PersonaReach, ReachByPersona};
+use super::persona::{self, EmotionByPersona, PersonaGroups, PersonaIndex, ReachByPersona};
 use super::properties::{EventProperties, value_text};
-use super::reach::{Reach, reach, reach_groups};
+use super::reach::{Reach, ReachCounts, reach, reach_counts};
 use super::report::{Report, ReportOptions};
 use super::stitch::{StitchOptions, StitchResult, Stitched, stitch};
 use super::table::Table;
@@ -537,12 +537,14 @@ impl Analysis {
 
     /// Phase reach per persona, each over its own journeys.
     pub fn reach_by_persona(&self) -> ReachByPersona {
+        persona::finish_reach(&self.personas().options, &self.persona_reach_counts(), &self.setup.map).expect("counts built for this map")
+    }
+
+    /// The reach counts of each persona group (labels as in [`PersonaIndex::label`]).
+    pub(crate) fn persona_reach_counts(&self) -> PersonaGroups<ReachCounts> {
         let p = self.personas();
-        let groups = reach_groups(&self.journeys(), p.groups(), |jx| p.of_journey[jx]);
-        ReachByPersona {
-            options: p.options.clone(),
-            personas: groups.into_iter().enumerate().map(|(g, reach)| PersonaReach { persona: p.label(g), reach }).collect(),
-        }
+        let groups = reach_counts(&self.journeys(), p.groups(), |jx| p.of_journey[jx]);
+        groups.into_iter().enumerate().map(|(g, c)| (p.label(g), c)).collect()
     }
 
     /// A funnel ([`super::funnel()`]).
@@ -552,13 +554,21 @@ impl Analysis {
 
     /// A funnel broken down by a dimension ([`super::breakdown`]).
     pub fn funnel_breakdown(&self, options: &FunnelOptions, by: &Breakdown) -> Result<FunnelBreakdown> {
+        let counts = self.breakdown_counts(options, by, false)?;
+        let personas = (*by == Breakdown::Persona).then(|| self.personas().options.clone());
+        counts.finish(options, by, options.now_us.or(self.journeys().now()).unwrap_or(0), personas)
+    }
+
+    /// The counts of a funnel breakdown; `partial`: for a partial state (`now` decided at the
+    /// finish unless the options give it).
+    pub(crate) fn breakdown_counts(&self, options: &FunnelOptions, by: &Breakdown, partial: bool) -> Result<BreakdownCounts> {
         let j = self.journeys();
         match by {
             Breakdown::Persona => {
                 let p = self.personas();
                 let labels = (0..p.groups()).map(|g| p.label(g)).collect();
-                let grouping = Grouping { labels, keep_empty: true, group: breakdown::group_fn(|jx, _, _| p.of_journey[jx]), personas: Some(p.options.clone()) };
-                breakdown::funnel_by(&j, options, by, grouping)
+                let grouping = Grouping { labels, keep_empty: true, group: breakdown::group_fn(|jx, _, _| p.of_journey[jx]) };
+                breakdown::counts_by(&j, options, grouping, partial)
             }
             Breakdown::FirstTouchpoint => {
                 let ntp = self.setup.map.touchpoints.len();
@@ -566,7 +576,7 @@ impl Analysis {
                 let mut labels: Vec<Option<String>> = self.setup.map.touchpoints.iter().map(|t| Some(t.id.clone())).collect();
                 labels.push(None);
                 let group = breakdown::group_fn(|_, jr, _| jr.name.iter().map(|&n| tp_of[n as usize]).find(|&t| t != NONE).unwrap_or(ntp as u32));
-                breakdown::funnel_by(&j, options, by, Grouping { labels, keep_empty: false, group, personas: None })
+                breakdown::counts_by(&j, options, Grouping { labels, keep_empty: false, group }, partial)
             }
             Breakdown::Channel => {
                 let channels = self.table.channels();
@@ -577,7 +587,7 @@ impl Analysis {
                     Some(s) => breakdown::value_group(jr.channel[s], nch),
                     None => NONE,
                 });
-                breakdown::funnel_by(&j, options, by, Grouping { labels, keep_empty: false, group, personas: None })
+                breakdown::counts_by(&j, options, Grouping { labels, keep_empty: false, group }, partial)
             }
             Breakdown::Property(name) => {
                 let empty = Interner::new();
@@ -592,12 +602,12 @@ impl Analysis {
                     Some(s) => breakdown::value_group(col.map_or(NONE, |c| c[jr.row[s] as usize]), nv),
                     None => NONE,
                 });
-                breakdown::funnel_by(&j, options, by, Grouping { labels, keep_empty: false, group, personas: None })
+                breakdown::counts_by(&j, options, Grouping { labels, keep_empty: false, group }, partial)
             }
             Breakdown::Attribute(name) => {
                 let (of_journey, labels) = self.attribute_groups(&j, name);
                 let group = breakdown::group_fn(|jx, _, _| of_journey[jx]);
-                breakdown::funnel_by(&j, options, by, Grouping { labels, keep_empty: false, group, personas: None })
+                breakdown::counts_by(&j, options, Grouping { labels, keep_empty: false, group }, partial)
             }
         }
     }
@@ -641,12 +651,14 @@ impl Analysis {
 
     /// Emotion per persona, each over its own journeys.
     pub fn emotion_by_persona(&self, options: &EmotionOptions) -> EmotionByPersona {
+        persona::finish_emotion(&self.personas().options, &self.persona_emotion_counts(), &self.setup.map, options).expect("counts built for this map")
+    }
+
+    /// The emotion sums of each persona group (labels as in [`PersonaIndex::label`]).
+    pub(crate) fn persona_emotion_counts(&self) -> PersonaGroups<EmotionCounts> {
         let p = self.personas();
-        let groups = emotion_groups(&self.journeys(), options, p.groups(), |jx| p.of_journey[jx]);
-        EmotionByPersona {
-            options: p.options.clone(),
-            personas: groups.into_iter().enumerate().map(|(g, emotion)| PersonaEmotion { persona: p.label(g), emotion }).collect(),
-        }
+        let groups = emotion_counts(&self.journeys(), p.groups(), |jx| p.of_journey[jx]);
+        groups.into_iter().enumerate().map(|(g, c)| (p.label(g), c)).collect()
     }
 
     /// Department handoffs and channel switches ([`super::gray_areas()`]).
