@@ -594,3 +594,21 @@ fn figures() {
         }
     }
 }
+
+/// The serde form of the options needs only what differs from the defaults, and names an
+/// unknown field.
+#[test]
+fn partial_options_from_minimal_json() {
+    use journey_core::analytics::{FunnelOptions, KeyMomentsOptions, Outcome, PathsOptions};
+    let o: PartialOptions = serde_json::from_str(
+        r#"{"reach": true, "funnels": [{"steps": [["view"], ["buy"]]}], "paths": {"k": 4},
+            "key_moments": {"outcome": {"touchpoint": "done"}}}"#,
+    )
+    .unwrap();
+    assert!(o.reach);
+    assert_eq!(o.funnels, vec![FunnelOptions::events(&["view", "buy"])]);
+    assert_eq!(o.paths, Some(PathsOptions { k: 4, ..PathsOptions::default() }));
+    assert_eq!(o.key_moments, Some(KeyMomentsOptions { outcome: Some(Outcome::Touchpoint("done".into())), ..KeyMomentsOptions::default() }));
+    let err = serde_json::from_str::<PartialOptions>(r#"{"paths": {"kk": 4}}"#).unwrap_err().to_string();
+    assert!(err.contains("kk"), "{err}");
+}

@@ -45,6 +45,7 @@ pub(crate) fn scale_text(scales: &[Scale]) -> String {
 
 /// The options of the emotion measure.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
 pub struct EmotionOptions {
     /// How ratings were normalised (set from the data).
     pub scale: String,

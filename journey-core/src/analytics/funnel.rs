@@ -72,24 +72,43 @@ pub const WEEK_US: Micros = 7 * 24 * 3600 * 1_000_000;
 pub const TTC_EDGES_US: [Micros; 6] = [60_000_000, 600_000_000, 3_600_000_000, 21_600_000_000, 86_400_000_000, 259_200_000_000];
 
 /// How to compute a funnel.
+///
+/// In serde form only `steps` is required: the other fields default as in
+/// [`FunnelOptions::events`] (match on events, a one-week window, `now` = the last `ts`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct FunnelOptions {
     /// The steps, in order; each a set of names (at most 64 steps).
     pub steps: Vec<Vec<String>>,
     /// What the names are matched against.
+    #[serde(default)]
     pub match_on: StepLevel,
     /// The conversion window `W` from the step-1 event, inclusive; `None` = unbounded.
+    #[serde(default = "week")]
     pub window_us: Option<Micros>,
     /// The evaluation time; `None` = the last `ts` of the data.
+    #[serde(default)]
     pub now_us: Option<Micros>,
     /// No other step event between matched steps.
+    #[serde(default)]
     pub strict_order: bool,
     /// Events that remove a journey when they fall between two matched steps of its chain.
+    #[serde(default)]
     pub exclusion_steps: Vec<Vec<String>>,
     /// Per-step windows between consecutive steps (length `steps - 1`); `None` = none.
+    #[serde(default)]
     pub per_step_windows: Option<Vec<Option<Micros>>>,
     /// Time-to-convert histogram edges (ascending).
+    #[serde(default = "ttc_edges")]
     pub histogram_edges_us: Vec<Micros>,
+}
+
+fn week() -> Option<Micros> {
+    Some(WEEK_US)
+}
+
+fn ttc_edges() -> Vec<Micros> {
+    TTC_EDGES_US.to_vec()
 }
 
 impl FunnelOptions {

@@ -30,6 +30,7 @@ use super::partial::merge::bad;
 
 /// How to compute gray areas.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
 pub struct GrayAreasOptions {
     /// Events before and after a change whose ratings are compared (w).
     pub emotion_window: usize,

@@ -55,6 +55,7 @@ use crate::vocabulary::Channel;
 
 /// The thresholds of the hypothesis report (see the module docs).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
 pub struct HypothesisOptions {
     /// Fewer ratings at a touchpoint is not enough data.
     pub emotion_min_ratings: u64,

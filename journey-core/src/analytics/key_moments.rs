@@ -38,6 +38,7 @@ pub enum Outcome {
 
 /// How to compute key moments.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
 pub struct KeyMomentsOptions {
     /// The outcome; `None` = reaching the map's last phase.
     pub outcome: Option<Outcome>,

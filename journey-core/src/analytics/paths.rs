@@ -23,6 +23,7 @@ use super::transitions::{NameLevel, level_names};
 
 /// How to compute top paths.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
 pub struct PathsOptions {
     /// The level names are taken at.
     pub level: NameLevel,
