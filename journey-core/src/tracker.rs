@@ -331,11 +331,10 @@ impl Tracker {
     pub fn track(&self, event: Event) -> Result<Tracked> {
         event.check_with(&self.config.limits)?;
         self.open()?;
-        let mut event = Some(event);
         let mut result = None;
+        // A store may run the closure again after a rollback (a retried transaction).
         self.store.write(&mut |tx| {
-            let event = event.take().ok_or_else(|| Error::Storage { message: "the store ran a write twice".into(), source: None })?;
-            result = Some(self.track_in(tx, event)?);
+            result = Some(self.track_in(tx, event.clone())?);
             Ok(())
         })?;
         let result = result.expect("the write ran");
@@ -353,11 +352,12 @@ impl Tracker {
     fn apply(&self, events: Vec<Event>) -> Result<Vec<Tracked>> {
         self.open()?;
         let mut results = Vec::with_capacity(events.len());
-        let mut events = Some(events);
+        // A store may run the closure again after a rollback (a retried transaction): each
+        // run starts from the whole batch and empty results.
         self.store.write(&mut |tx| {
             results.clear();
-            for event in events.take().unwrap_or_default() {
-                results.push(self.track_in(tx, event)?);
+            for event in &events {
+                results.push(self.track_in(tx, event.clone())?);
             }
             Ok(())
         })?;

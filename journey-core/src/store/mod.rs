@@ -20,11 +20,15 @@ mod hash;
 mod jsonl;
 mod memory;
 pub mod sqlite;
+#[cfg(feature = "postgres")]
+pub mod postgres;
 
 pub use hash::KeyHasher;
 pub use jsonl::{ExportStats, export_jsonl, import_jsonl};
 pub use memory::MemoryStore;
 pub use sqlite::{Durability, SqliteOptions, SqliteStore};
+#[cfg(feature = "postgres")]
+pub use postgres::{PostgresOptions, PostgresStore};
 
 use std::sync::Arc;
 
@@ -56,7 +60,10 @@ pub struct Deadline {
 /// A store of journeys: events, identity, profiles, deadlines, caps and the outbox.
 pub trait Store: Send + Sync {
     /// Runs `f` in one write transaction: committed if it returns `Ok`, rolled back
-    /// entirely if it returns `Err` (or the store fails).
+    /// entirely if it returns `Err` (or the store fails). A store may run `f` again after
+    /// rolling back (the PostgreSQL store retries a transaction that failed on a
+    /// serialization failure, a deadlock or a lost connection): `f` must start afresh each
+    /// time, resetting whatever it collects.
     fn write(&self, f: &mut dyn FnMut(&mut dyn Tx) -> Result<()>) -> Result<()>;
 
     /// Runs `f` with a consistent read-only view.
