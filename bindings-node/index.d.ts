@@ -10,6 +10,139 @@
 export declare const __napiBindingTarget: 'native' | 'wasm32-wasi' | 'wasm32-wasip1'
 
 /**
+ * An analysis session: events stitched into journeys and checked against a map, built
+ * once by one of the static `from...` functions (on the thread pool). Every measure
+ * returns a Promise and runs on the thread pool; results are plain objects with the
+ * core's field names (snake_case) and carry the options they were computed with.
+ *
+ * Measures reject with `E_PARSE` (`path` naming the option) for a bad option,
+ * `E_NOT_FOUND` for an unknown touchpoint or phase in an option, `E_BAD_EVENT` for a
+ * funnel that cannot be computed (e.g. too many steps).
+ */
+export declare class Analysis {
+  /**
+   * An analysis of a CSV file of events (header names the columns: `ts`, `seq`,
+   * `customer_key` or `key`, `event`, `channel`, `department`, `csat` / `nps` /
+   * `rating`; other columns are event properties) and, optionally, a CSV file of
+   * identity links (`key_a`, `key_b`, `ts`).
+   *
+   * Rejects with `E_IO` (`path`) for a missing file, `E_PARSE` (`path` `line N`) for a
+   * bad line, `E_NOT_FOUND` for an unknown `options.map`, `E_PARSE` for a bad option.
+   */
+  static fromCsv(doc: MapDocument, events: string, links?: string | undefined | null, options?: AnalysisOptions): Promise<Analysis>
+  /**
+   * An analysis of a Parquet file of events (the columns of `fromCsv`, or any names
+   * with `options.columns`) and, optionally, a Parquet file of identity links
+   * (`key_a`, `key_b`, `ts`).
+   *
+   * Rejects with `E_IO` (`path`) for a missing file, `E_BAD_EVENT` (`field` the
+   * column) for a missing or mistyped column, `E_STORAGE` for a file that is not
+   * Parquet, `E_PARSE` for a bad option.
+   */
+  static fromParquet(doc: MapDocument, events: string, links?: string | undefined | null, options?: AnalysisOptions): Promise<Analysis>
+  /**
+   * An analysis of events given as objects (the `JourneyEvent`s `track` takes; an
+   * event's `seq` is its position) and, optionally, identity links made apart from
+   * events (`{a, b, ts}`).
+   *
+   * Rejects with `E_BAD_EVENT` (`index`, `field`) for a bad event, `E_PARSE` (`path`
+   * e.g. `links[2].a`) for a bad link or option.
+   */
+  static fromEvents(doc: MapDocument, events: Array<JourneyEvent>, links?: Array<{ a: string, b: string, ts: number | bigint | Date }> | null, options?: AnalysisOptions): Promise<Analysis>
+  /**
+   * An analysis of Arrow IPC data (a stream, as arrow-js `tableToIPC` writes by
+   * default, or a file): columns by their default names (those of `fromCsv`) or by
+   * `options.columns`; other columns are event properties. `links`, if given, is Arrow
+   * IPC with `key_a`, `key_b`, `ts`.
+   *
+   * Rejects with `E_PARSE` (`path` `events` or `links`) for bytes that are not Arrow
+   * IPC, `E_BAD_EVENT` (`field` the column) for a missing or mistyped column, `E_PARSE`
+   * for a bad option.
+   */
+  static fromArrow(doc: MapDocument, events: Buffer, links?: Buffer | undefined | null, options?: AnalysisOptions): Promise<Analysis>
+  /**
+   * An analysis of everything a tracker's store holds (memory or SQLite): its events
+   * in journey order, the explicit links of its link log, the personas and attributes
+   * of its profiles; with the tracker's map and identity rules unless `options` says
+   * otherwise.
+   *
+   * Rejects with `E_CLOSED` for a closed tracker, `E_STORAGE`, `E_PARSE` for a bad
+   * option.
+   */
+  static fromTracker(tracker: Tracker, options?: AnalysisOptions): Promise<Analysis>
+  /** The number of journeys (profiles with events). */
+  get journeys(): number
+  /** The number of events. */
+  get events(): number
+  /**
+   * The canonical key (the smallest key of its profile) of a key's profile, or `null`
+   * for a key never seen. Runs on the calling thread (a lookup).
+   */
+  profileOf(key: string): string | null
+  /** The stitch measure: keys, profiles, journeys, largest profile, conflicts. */
+  stitchSummary(): Promise<StitchResult>
+  /** Phase reach: journeys reaching each phase, and from the previous one. */
+  reach(): Promise<ReachResult>
+  /** Phase reach per persona, each over its own journeys. */
+  reachByPersona(): Promise<ReachByPersona>
+  /**
+   * A funnel: journeys through ordered steps within a window, where they stopped,
+   * time to convert.
+   */
+  funnel(options: FunnelOptions): Promise<FunnelResult>
+  /**
+   * A funnel broken down by persona, channel, first touchpoint, event property or
+   * profile attribute.
+   */
+  funnelBreakdown(options: FunnelBreakdownOptions): Promise<FunnelBreakdown>
+  /** Transitions between consecutive events, at the levels asked (default all three). */
+  transitions(options?: TransitionsOptions): Promise<TransitionsResult>
+  /** The most common paths. */
+  paths(options?: PathsOptions): Promise<PathsResult>
+  /** Emotion per touchpoint, phase and journey, against the planned emotion. */
+  emotion(options?: EmotionOptions): Promise<EmotionReport>
+  /** Emotion per persona, each over its own journeys. */
+  emotionByPersona(options?: EmotionOptions): Promise<EmotionByPersona>
+  /**
+   * Gray areas: department handoffs and channel switches, with their drop rate and
+   * change of emotion.
+   */
+  grayAreas(options?: GrayAreasOptions): Promise<GrayAreasResult>
+  /** Conformance to the map: fitness, deviations, per touchpoint. */
+  conformance(): Promise<ConformanceResult>
+  /** Key moments: touchpoints where a bad rating changes the outcome most. */
+  keyMoments(options?: KeyMomentsOptions): Promise<KeyMomentsResult>
+  /**
+   * The hypothesis report: every assumption of the map (planned emotion, key moments,
+   * channels, owners, phase order) with a verdict from the evidence.
+   */
+  hypotheses(options?: HypothesisOptions): Promise<HypothesisReport>
+  /**
+   * The short report: stitching, reach, the funnel, the worst gray areas and the
+   * hypothesis report.
+   */
+  report(options?: ReportOptions): Promise<AnalyticsReport>
+  /** The short report as text, ready to print. */
+  reportText(options?: ReportOptions): Promise<string>
+  /**
+   * A measure's tables as Arrow IPC streams (the first is the main one): `measure` is
+   * the method's name (`'funnel'`, `'grayAreas'`...; `'stitch'` for `stitchSummary`)
+   * and `options` its options.
+   *
+   * Rejects with `E_PARSE` (`path` `measure`) for an unknown measure or the report,
+   * and like the measure itself.
+   */
+  tables(measure: 'stitch' | 'reach' | 'reachByPersona' | 'funnel' | 'funnelBreakdown' | 'transitions' | 'paths' | 'emotion' | 'emotionByPersona' | 'grayAreas' | 'conformance' | 'keyMoments' | 'hypotheses', options?: FunnelOptions | FunnelBreakdownOptions | TransitionsOptions | PathsOptions | EmotionOptions | GrayAreasOptions | KeyMomentsOptions | HypothesisOptions): Promise<Array<ArrowTable>>
+  /**
+   * One row per journey as an Arrow IPC stream: profile, persona, events, first and
+   * last time, duration, first / furthest / last phase, phases reached, off-map events,
+   * ratings and the lowest, last and mean rating.
+   */
+  journeyTable(): Promise<ArrowTable>
+}
+export type JsAnalysis = Analysis
+
+/**
  * A saved design: personas and one journey map per persona.
  *
  * Load one with `MapDocument.fromJson(text)` or `MapDocument.load(path)`. Loading checks
@@ -77,10 +210,12 @@ export type JsMapDocument = MapDocument
  * microseconds since the Unix epoch (UTC): integer numbers, bigints or `Date`s in, numbers
  * out.
  *
- * Methods that touch the store return Promises and run on the libuv thread pool; calls
- * that are not awaited run concurrently (in any order), so await them, or use
- * `trackBatch`, when order matters. `trackSync` and `contextSync` block the event loop
- * (fine for the in-memory store). A Promise rejects with the same `Error`s (with a
+ * Methods that touch the store return Promises and run on the libuv thread pool. Event
+ * writes (`track`, `trackBatch`, `ingest`) apply in call order even when not awaited
+ * one by one (so the next batch can be converted while the previous one is tracked);
+ * other calls that are not awaited run concurrently, in any order. `trackSync` and
+ * `contextSync` block the event loop (fine for the in-memory store) and do not wait for
+ * writes still queued. A Promise rejects with the same `Error`s (with a
  * `code`) the synchronous calls throw.
  *
  * `close()` ends it: the clock stops, listeners are dropped, and every later call throws
@@ -92,12 +227,16 @@ export type JsMapDocument = MapDocument
  */
 export declare class Tracker {
   /**
-   * A tracker of `doc` over a fresh in-memory store. The document is validated and its
-   * waypoints compiled first.
+   * A tracker of `doc` over a fresh in-memory store, or over the SQLite file
+   * `options.path` (opened, or created, on the calling thread: reopening a large file
+   * blocks while its state loads). The document is validated and its waypoints
+   * compiled first.
    *
    * @throws {Error} `E_VALIDATION` with every problem of an invalid map, `E_NOT_FOUND`
    * when `options.map` names no map, `E_PARSE` with `path` for an unknown option or a
-   * wrong value (e.g. `identity.levels.email`).
+   * wrong value (e.g. `identity.levels.email`, `durability`), `E_STORAGE` when the file
+   * cannot be opened (already open for writing, not a journey-core store, newer
+   * version), `E_IO` (`path`).
    */
   constructor(doc: MapDocument, options?: TrackerOptions)
   /** Whether `close()` was called. */
@@ -124,6 +263,15 @@ export declare class Tracker {
    * `field` the bad field, `E_CLOSED`.
    */
   trackBatch(events: Array<JourneyEvent>): Promise<Array<Tracked>>
+  /**
+   * Tracks a batch like `trackBatch` (one transaction, array order, all or nothing)
+   * but resolves to a summary instead of one result per event: the fast way to load
+   * many events (building and collecting 1,000 result objects costs more than tracking
+   * them).
+   *
+   * Rejects like `trackBatch`.
+   */
+  ingest(events: Array<JourneyEvent>): Promise<BatchSummary>
   /**
    * Advances the clock to `now` (event time: microseconds since the Unix epoch as a
    * number or bigint, or a `Date`) and fires every deadline due strictly before it.
@@ -256,11 +404,16 @@ export declare class Tracker {
    */
   stopClock(): void
   /**
-   * Closes the tracker: stops the clock, drops the listeners and releases the store
-   * (once operations already running finish). Every later call throws, or rejects,
-   * with `E_CLOSED`. Closing twice does nothing.
+   * Closes the tracker at once: stops the clock and drops the listeners; every later
+   * call throws, or rejects, with `E_CLOSED`. The returned Promise resolves once the
+   * operations already running have finished and the store is released: a SQLite
+   * file's state is flushed to its tables and the file unlocked, so it can be opened
+   * again. Closing twice does nothing (and resolves at once).
+   *
+   * Rejects with `E_STORAGE` if the final flush of a SQLite file fails (every
+   * committed transaction is in the file anyway).
    */
-  close(): void
+  close(): Promise<void>
 }
 export type JsTracker = Tracker
 
@@ -294,6 +447,81 @@ export interface Action {
   why: Explanation
 }
 
+/** How an analysis is set up. Every field is optional. */
+export interface AnalysisOptions {
+  /**
+   * The map journeys are checked against, by id (default the document's first map; a
+   * tracker's own map for `fromTracker`).
+   */
+  map?: string
+  /**
+   * Identity levels and limits used to stitch keys into profiles (default the
+   * tracker's default rules, so the live and the offline view of a customer agree).
+   */
+  identity?: IdentityRules
+  /** Apply every identity link, without limits (the benchmark's stitching). */
+  withoutLimits?: boolean
+  /** The event properties kept for breakdowns (default every property met). */
+  properties?: Array<string>
+  /**
+   * Which column holds what, for Arrow and Parquet input whose columns do not have the
+   * default names (`ts`, `seq`, `customer_key` or `key`, `event`, `channel`,
+   * `department`, `csat` / `nps` / `rating`).
+   */
+  columns?: ColumnMapping
+}
+
+/** The report (see the module docs). */
+export interface AnalyticsReport {
+  /** Keys, profiles and journeys. */
+  stitch: StitchResult
+  /** Phase reach. */
+  reach: ReachResult
+  /** The funnel. */
+  funnel: FunnelResult
+  /** The gray areas shown, ranked. */
+  gray_areas: Array<RankedChange>
+  /** The gray-area options used. */
+  gray_areas_options: GrayAreasSettings
+  /** Changes with fewer occurrences were not ranked. */
+  gray_areas_min_occurrences: number
+  /** The hypothesis report. */
+  hypotheses: HypothesisReport
+}
+
+/** One table of a result as an Arrow IPC stream: `tableFromIPC(t.ipc)` reads it. */
+export interface ArrowTable {
+  /** The table's name (e.g. `funnel_steps`). */
+  name: string
+  /**
+   * The table as an Arrow IPC stream (schema metadata `options`: the JSON of the
+   * options the result was computed with).
+   */
+  ipc: Buffer
+}
+
+/** One assumption of the map beside its evidence. */
+export interface Assumption {
+  /** What kind of assumption. */
+  kind: 'emotion' | 'key_moment' | 'channels' | 'owner' | 'phase_order'
+  /** The touchpoint id, the phase id, or `map` for the whole phase order. */
+  subject: string
+  /** What the map assumes, in words. */
+  planned: string
+  /** What was measured, in words (`null` with no data at all). */
+  measured?: string | null
+  /** The verdict. */
+  verdict: 'confirmed' | 'contradicted' | 'not_enough_data'
+  /** The count behind it (ratings, journeys in the smaller group, events, steps, entries). */
+  evidence: number
+  /** The number compared with the threshold (gap, difference, share, rate). */
+  value?: number | null
+  /** The threshold. */
+  threshold: number
+  /** One readable sentence. */
+  note: string
+}
+
 /**
  * Replays a historical log through a map's waypoints in event time, in array order, on
  * a fresh in-memory tracker, on the thread pool, and resolves to every action that would
@@ -304,6 +532,48 @@ export interface Action {
  * an invalid map, `E_PARSE` with `path` for a bad `until` or option.
  */
 export declare function backtest(doc: MapDocument, events: Array<JourneyEvent>, until?: number | bigint | Date | null, options?: TrackerOptions): Promise<Array<Action>>
+
+/** What tracking a batch did, in brief (`ingest`). */
+export interface BatchSummary {
+  /** How many events were tracked. */
+  events: number
+  /** The arrival number of the first event, or `null` for an empty batch. */
+  firstSeq: number | null
+  /** The arrival number of the last event, or `null`. */
+  lastSeq: number | null
+  /** How many events matched no touchpoint of the map (they are kept anyway). */
+  offMap: number
+  /** The actions fired, in order (deadlines that fell due, then waypoints reached). */
+  actions: Array<Action>
+}
+
+/**
+ * Which column holds what (Arrow and Parquet input). A field left out keeps its default
+ * name; a column named here must exist.
+ */
+export interface ColumnMapping {
+  /** Event times: integers (µs since the Unix epoch, UTC) or timestamps. Default `ts`. */
+  ts?: string
+  /** Arrival order (integers). Default `seq` if present, else the row position. */
+  seq?: string
+  /**
+   * Identity-key columns, in order of preference: a column of `kind:value` strings, or
+   * `{column, kind}` for plain values (`{column: 'email', kind: 'email'}`). Several
+   * columns: each other non-null key of a row links to its first. Default
+   * `customer_key` or `key`.
+   */
+  keys?: Array<string | { column: string, kind?: string }>
+  /** Raw event names. Default `event`. */
+  event?: string
+  /** Channels. Default `channel`. */
+  channel?: string
+  /** Departments. Default `department` if present. */
+  department?: string
+  /** A rating column and its scale. Default `csat`, `nps` or `rating`, the first present. */
+  rating?: { column: string, scale: 'csat' | 'nps' | 'score' | 'label' }
+  /** A profile id per row, from a pipeline that stitched already. No default. */
+  profile?: string
+}
 
 /**
  * A link refused because it would break an identity limit (e.g. two `customer:` keys
@@ -324,6 +594,58 @@ export interface Conflict {
   limit: number
   /** Why, in words. */
   message: string
+}
+
+/** Deviations by kind. */
+export interface ConformanceDeviations {
+  /** Off-map events. */
+  off_map: number
+  /** Phase regressions. */
+  regression: number
+  /** Skipped phases. */
+  skip: number
+  /** Channels the map did not plan. */
+  unplanned_channel: number
+}
+
+/** The distribution of fitness. */
+export interface ConformanceFitness {
+  /** Mean fitness. */
+  mean?: number | null
+  /** Median fitness. */
+  median?: number | null
+  /** Histogram. */
+  histogram: Array<FitnessBucket>
+}
+
+/** The conformance measure. */
+export interface ConformanceResult {
+  /** The options it was computed with. */
+  options: ConformanceSettings
+  /** All journeys. */
+  journeys: number
+  /** All events. */
+  events: number
+  /** Events with no deviation. */
+  conforming_events: number
+  /** Fitness distribution. */
+  fitness: ConformanceFitness
+  /** Journeys with fitness 1. */
+  fully_conforming: number
+  /** fully_conforming / journeys. */
+  share_fully_conforming?: number | null
+  /** Deviations by kind. */
+  deviations: ConformanceDeviations
+  /** Deviations by touchpoint id (raw name for off-map events). */
+  by_touchpoint: Record<string, ConformanceDeviations>
+}
+
+/** The options of the conformance measure, as published. */
+export interface ConformanceSettings {
+  /** The map's phases, in order. */
+  phase_order: Array<string>
+  /** What a step is and when it conforms (descriptive). */
+  steps: string
 }
 
 /**
@@ -361,6 +683,48 @@ export interface Context {
   openWaypoints: Array<OpenWaypoint>
   /** Identity conflicts involving its keys. */
   conflicts: Array<Conflict>
+}
+
+/** Emotion per persona. */
+export interface EmotionByPersona {
+  /** How personas were assigned. */
+  options: PersonaSettings
+  /** One entry per persona group (see the module docs for the order). */
+  personas: Array<PersonaEmotion>
+}
+
+/** How to compute emotion. */
+export interface EmotionOptions {
+  /** Fewer ratings than this is "not enough data" (default 30). */
+  minCount?: number
+}
+
+/** The emotion measure. */
+export interface EmotionReport {
+  /** The options it was computed with. */
+  options: EmotionSettings
+  /** All ratings. */
+  ratings: number
+  /** Ratings of off-map events. */
+  off_map_ratings: number
+  /** One row per touchpoint, in map order. */
+  touchpoints: Array<TouchpointEmotion>
+  /** One row per phase, in map order. */
+  phases: Array<PhaseEmotion>
+  /** Per journey. */
+  journeys: JourneyEmotion
+}
+
+/** The options of the emotion measure. */
+export interface EmotionSettings {
+  /** How ratings were normalised (set from the data). */
+  scale: string
+  /** Fewer ratings than this is "not enough data". */
+  min_count: number
+  /** The standard deviation used. */
+  std: string
+  /** How a phase's planned emotion is formed. */
+  phase_planned: string
 }
 
 /** How a customer has felt, on the normalised scale [-1, 1]. */
@@ -430,6 +794,364 @@ export interface Explanation {
   deadline: [number, number] | null
 }
 
+/** How many records of each kind an export wrote or an import read. */
+export interface ExportStats {
+  /** Profiles. */
+  profiles: number
+  /** Identity keys. */
+  keys: number
+  /** Events. */
+  events: number
+  /** Link log entries. */
+  links: number
+  /** Identity conflicts. */
+  conflicts: number
+  /** Armed deadlines. */
+  deadlines: number
+  /** Pending (unacknowledged) actions. */
+  actions: number
+}
+
+/** A histogram bucket of fitness. */
+export interface FitnessBucket {
+  /** Lower edge, inclusive. */
+  from: number
+  /** Upper edge, exclusive (the last bucket is exactly 1). */
+  to: number
+  /** Journeys in it. */
+  journeys: number
+}
+
+/** What `forget` removed. */
+export interface Forgotten {
+  /** The profile that was removed. */
+  profile: number | null
+  /** Its keys, as stored (hashed if the store hashes keys). */
+  keys: Array<string>
+  /** How many of its events were deleted. */
+  events: number
+  /** How many events of other profiles had a forgotten key removed. */
+  scrubbed: number
+}
+
+/**
+ * Turns a bench design (`design.json` of the benchmark kit) into a map document, so
+ * that its data can be analysed against it.
+ *
+ * @throws {Error} `E_PARSE` with `path` for a malformed design.
+ */
+export declare function fromBenchDesign(text: string): MapDocument
+
+/** A funnel broken down by a dimension. */
+export interface FunnelBreakdown {
+  /** The options it was computed with. */
+  options: FunnelBreakdownSettings
+  /** The funnel over all journeys. */
+  total: FunnelResult
+  /** One funnel per value (see the module docs for the order). */
+  groups: Array<FunnelGroup>
+}
+
+/** A funnel broken down by a dimension. */
+export interface FunnelBreakdownOptions {
+  /** The funnel. Required. */
+  funnel?: FunnelOptions
+  /**
+   * What to break it down by: the journey's persona, the channel of the step-1 event,
+   * the touchpoint of the journey's first on-map event, an event property of the step-1
+   * event, or a profile attribute. Required.
+   */
+  by?: 'persona' | 'channel' | 'first_touchpoint' | { property: string } | { attribute: string }
+}
+
+/** The options of a breakdown, as published. */
+export interface FunnelBreakdownSettings {
+  /** The funnel's options. */
+  funnel: FunnelSettings
+  /** The dimension. */
+  by: string
+  /** How a journey's value is taken (descriptive). */
+  value: string
+  /** How personas were assigned (breakdowns by persona only). */
+  personas?: PersonaSettings | undefined
+}
+
+/** The funnel of one value. */
+export interface FunnelGroup {
+  /** The value (`null`: journeys without one). */
+  value?: string | null
+  /** Journeys counted in the group (less the excluded ones). */
+  journeys: number
+  /** Of them, journeys that never matched step 1 (0 for step-level dimensions). */
+  not_entered: number
+  /** Journeys that matched every step. */
+  converted: number
+  /** One row per step. */
+  steps: Array<FunnelStep>
+  /** One row per level 1..n-1. */
+  stopped_at: Array<FunnelStop>
+  /** Time to convert of the group's converted journeys. */
+  time_to_convert: TimeToConvert
+  /** Journeys removed by exclusion steps (only when exclusion steps are given). */
+  excluded?: number | undefined
+}
+
+/** How to compute a funnel. */
+export interface FunnelOptions {
+  /**
+   * The steps, in order (at least one, at most 64): each a name, or several names any
+   * of which counts. Required.
+   */
+  steps?: Array<string | Array<string>>
+  /**
+   * What the names are matched against: raw event names (default), touchpoint ids or
+   * phase ids.
+   */
+  matchOn?: 'event' | 'touchpoint' | 'phase'
+  /**
+   * The conversion window from the step-1 event, inclusive, in microseconds (default one
+   * week); `null` for none.
+   */
+  windowUs?: number | null
+  /** The evaluation time in microseconds (default the data's last `ts`). */
+  nowUs?: number
+  /** No other step event between matched steps (default false). */
+  strictOrder?: boolean
+  /** Events that remove a journey when they fall between two matched steps of its chain. */
+  exclusionSteps?: Array<string | Array<string>>
+  /**
+   * Windows between consecutive steps, in microseconds (`steps.length - 1` of them;
+   * `null` for none).
+   */
+  perStepWindowsUs?: Array<number | null>
+  /**
+   * Time-to-convert histogram edges, ascending, in microseconds (default 1 min, 10 min,
+   * 1 h, 6 h, 1 d, 3 d).
+   */
+  histogramEdgesUs?: Array<number>
+}
+
+/** The funnel measure. */
+export interface FunnelResult {
+  /** The options it was computed with. */
+  options: FunnelSettings
+  /** Journeys counted (all journeys, less the excluded ones). */
+  journeys: number
+  /** Journeys that never matched step 1. */
+  not_entered: number
+  /** Journeys that matched every step. */
+  converted: number
+  /** One row per step. */
+  steps: Array<FunnelStep>
+  /** One row per level 1..n-1. */
+  stopped_at: Array<FunnelStop>
+  /** Time to convert. */
+  time_to_convert: TimeToConvert
+  /** Journeys removed by exclusion steps (only when exclusion steps are given). */
+  excluded?: number | undefined
+}
+
+/** The options of a funnel, as published (with `now` resolved). */
+export interface FunnelSettings {
+  /** The steps, each a set of names. */
+  steps: Array<Array<string>>
+  /** What the names were matched against. */
+  steps_match: string
+  /** The window, `null` = unbounded. */
+  window_us?: number | null
+  /** The evaluation time used. */
+  now_us?: number | null
+  /** Strict order. */
+  strict_order: boolean
+  /** Exclusion steps. */
+  exclusion_steps: Array<Array<string>>
+  /** Per-step windows, `null` = none. */
+  per_step_windows?: Array<number | null> | null
+}
+
+/** One step's count. */
+export interface FunnelStep {
+  /** 1-based position. */
+  index: number
+  /** The step's label. */
+  step: string
+  /** Journeys whose level is at least this step. */
+  journeys: number
+  /** `journeys` / the previous step's (`null` for the first). */
+  conversion_from_previous?: number | null
+}
+
+/** Journeys that stopped at a level below the last step. */
+export interface FunnelStop {
+  /** The level (1..n-1). */
+  level: number
+  /** The label of the last step reached. */
+  step: string
+  /** Journeys of exactly this level. */
+  journeys: number
+  /** Of them, still inside their window at `now`. */
+  in_progress: number
+  /** The others. */
+  dropped: number
+}
+
+/** The baseline of a dimension: pairs with no change. */
+export interface GrayAreaBaseline {
+  /** Pairs with both sides known and equal. */
+  pairs: number
+  /** Of them, pairs whose second event ends the journey. */
+  ends_after: number
+  /** ends_after / pairs. */
+  drop_rate?: number | null
+}
+
+/** One kind of change `(from, to)`. */
+export interface GrayAreaChange {
+  /** The first event's department or channel. */
+  from: string
+  /** The second event's. */
+  to: string
+  /** How often it occurs. */
+  occurrences: number
+  /** Occurrences whose second event ends the journey. */
+  ends_after: number
+  /** ends_after / occurrences. */
+  drop_rate?: number | null
+  /** drop_rate / baseline drop rate. */
+  lift?: number | null
+  /** Mean change of emotion across it. */
+  emotion_change?: number | null
+  /** Occurrences with a rating on both sides. */
+  emotion_change_n: number
+  /** Median time between the two events, microseconds. */
+  median_gap_us?: number | null
+}
+
+/** Gray areas of one dimension. */
+export interface GrayAreaDimension {
+  /** Consecutive pairs. */
+  pairs: number
+  /** Pairs with an unknown side. */
+  unknown_pairs: number
+  /** The baseline. */
+  baseline: GrayAreaBaseline
+  /** The changes, by `(from, to)`. */
+  changes: Array<GrayAreaChange>
+}
+
+/** How to compute gray areas. */
+export interface GrayAreasOptions {
+  /** Events before and after a change whose ratings are compared (default 3, at least 1). */
+  emotionWindow?: number
+}
+
+/** The gray-areas measure. */
+export interface GrayAreasResult {
+  /** The options it was computed with. */
+  options: GrayAreasSettings
+  /** Department handoffs. */
+  department: GrayAreaDimension
+  /** Channel switches. */
+  channel: GrayAreaDimension
+}
+
+/** How to compute gray areas. */
+export interface GrayAreasSettings {
+  /** Events before and after a change whose ratings are compared (w). */
+  emotion_window: number
+  /** What "before" means (descriptive). */
+  before: string
+  /** What "after" means (descriptive). */
+  after: string
+  /** How unknown sides are treated (descriptive). */
+  unknown: string
+}
+
+/**
+ * The thresholds of the hypothesis report: when the data confirms or contradicts each
+ * assumption of the map. Every field is optional.
+ */
+export interface HypothesisOptions {
+  /** Fewer ratings at a touchpoint is not enough data (default 30). */
+  emotionMinRatings?: number
+  /** The largest |measured - planned| emotion that confirms the plan (default 0.25). */
+  emotionTolerance?: number
+  /** The outcome key moments change (default reaching the map's last phase). */
+  keyMomentOutcome?: { touchpoint: string } | { phase: string }
+  /** Both rating groups at a touchpoint need at least this many journeys (default 30). */
+  keyMomentMinCount?: number
+  /** The smallest |difference| in outcome rate that makes a key moment (default 0.2). */
+  keyMomentMinDifference?: number
+  /** Fewer events at a touchpoint is not enough data (default 30). */
+  minEvents?: number
+  /**
+   * The largest share of a touchpoint's events on unplanned channels that confirms the
+   * plan (default 0.05).
+   */
+  channelMaxUnplannedShare?: number
+  /**
+   * The largest share of a touchpoint's events handled by another department that
+   * confirms the plan (default 0.05).
+   */
+  ownerMaxOtherShare?: number
+  /** Fewer phase steps is not enough data (default 30). */
+  phaseMinSteps?: number
+  /**
+   * The largest share of steps back to an earlier phase that confirms the order
+   * (default 0.1).
+   */
+  phaseMaxRegressionRate?: number
+  /** The largest share of steps that skip a phase that confirms the order (default 0.1). */
+  phaseMaxSkipRate?: number
+  /**
+   * The largest share of entries into a phase not from the previous one that confirms
+   * it (default 0.25).
+   */
+  phaseMaxUnplannedEntries?: number
+}
+
+/** The hypothesis report. */
+export interface HypothesisReport {
+  /** The options it was computed with. */
+  options: HypothesisSettings
+  /** Assumptions confirmed. */
+  confirmed: number
+  /** Assumptions contradicted. */
+  contradicted: number
+  /** Assumptions without enough data. */
+  not_enough_data: number
+  /** Every assumption (see the module docs for the order). */
+  assumptions: Array<Assumption>
+}
+
+/** The thresholds of the hypothesis report (see the module docs). */
+export interface HypothesisSettings {
+  /** Fewer ratings at a touchpoint is not enough data. */
+  emotion_min_ratings: number
+  /** The largest |measured - planned| emotion that confirms the plan. */
+  emotion_tolerance: number
+  /** The outcome key moments change; `None` = reaching the map's last phase. */
+  key_moment_outcome?: { touchpoint: string } | { phase: string } | null
+  /** Both rating groups at a touchpoint need at least this many journeys. */
+  key_moment_min_count: number
+  /** The smallest |difference| in outcome rate that makes a key moment. */
+  key_moment_min_difference: number
+  /** Fewer events at a touchpoint is not enough data (channels, owner). */
+  min_events: number
+  /** The largest share of a touchpoint's events on unplanned channels that confirms the plan. */
+  channel_max_unplanned_share: number
+  /** The largest share of a touchpoint's events handled by another department that confirms the plan. */
+  owner_max_other_share: number
+  /** Fewer phase steps (or entries into a phase) is not enough data. */
+  phase_min_steps: number
+  /** The largest share of steps that go back to an earlier phase that confirms the order. */
+  phase_max_regression_rate: number
+  /** The largest share of steps that skip a phase that confirms the order. */
+  phase_max_skip_rate: number
+  /** The largest share of entries into a phase not from the previous phase that confirms it. */
+  phase_max_unplanned_entries: number
+}
+
 /**
  * How identity keys are judged and how far profiles may be merged. Every field is
  * optional; a missing one keeps journey-core's default: `session`, `device`, `cookie`,
@@ -463,6 +1185,16 @@ export interface Interest {
   lastTs: number
 }
 
+/** Per-journey emotion: distributions of the lowest and of the last rating. */
+export interface JourneyEmotion {
+  /** Journeys with at least one rating. */
+  rated: number
+  /** `[rating, journeys whose lowest rating it is]`, by rating. */
+  lowest: Array<[number, number]>
+  /** `[rating, journeys whose last rating it is]`, by rating. */
+  last: Array<[number, number]>
+}
+
 /**
  * One interaction to track, from any channel.
  *
@@ -494,6 +1226,85 @@ export interface JourneyEvent {
   rating?: 'negative' | 'neutral' | 'positive' | number | { csat: number } | { nps: number } | { score: number }
   /** Free-form JSON data, e.g. `{cart_value: 129.9}`; waypoint conditions test them. */
   properties?: Record<string, unknown>
+}
+
+/** One touchpoint's row. */
+export interface KeyMoment {
+  /** The touchpoint id. */
+  touchpoint: string
+  /** Flagged as a key moment in the map. */
+  flagged: boolean
+  /** Journeys that contain it. */
+  journeys: number
+  /** Of them, with the outcome. */
+  outcome: number
+  /** outcome / journeys. */
+  outcome_rate?: number | null
+  /** Journeys with a rating there. */
+  rated: number
+  /** Journeys whose rating there was negative. */
+  negative: KeyMomentGroup
+  /** Journeys whose rating there was non-negative. */
+  non_negative: KeyMomentGroup
+  /** non_negative.rate - negative.rate. */
+  difference?: number | null
+  /** Journeys whose last event is there. */
+  end_at: number
+  /** end_at / journeys. */
+  end_at_rate?: number | null
+  /** Both groups have at least min_count journeys. */
+  enough_data: boolean
+  /** Rank by |difference| (1 = largest), `null` without enough data. */
+  rank?: number | null
+}
+
+/** One group of journeys at a touchpoint. */
+export interface KeyMomentGroup {
+  /** Journeys in the group. */
+  journeys: number
+  /** Of them, with the outcome. */
+  outcome: number
+  /** outcome / journeys. */
+  rate?: number | null
+}
+
+/** How to compute key moments. */
+export interface KeyMomentsOptions {
+  /** The outcome (default reaching the map's last phase). */
+  outcome?: { touchpoint: string } | { phase: string }
+  /**
+   * Both rating groups need at least this many journeys for a touchpoint to be ranked
+   * (default 30).
+   */
+  minCount?: number
+}
+
+/** The key-moments measure. */
+export interface KeyMomentsResult {
+  /** The options it was computed with. */
+  options: KeyMomentsSettings
+  /** All journeys. */
+  journeys: number
+  /** Journeys with the outcome. */
+  outcome_journeys: number
+  /** One row per touchpoint, in map order. */
+  touchpoints: Array<KeyMoment>
+}
+
+/** The options of key moments, as published. */
+export interface KeyMomentsSettings {
+  /** The outcome used. */
+  outcome: { touchpoint: string } | { phase: string }
+  /** How the rating at a touchpoint is taken. */
+  rating_at_touchpoint: string
+  /** What a negative rating is. */
+  negative: string
+  /** How the difference is formed. */
+  difference: string
+  /** How touchpoints are ranked. */
+  rank: string
+  /** The minimum group size. */
+  min_count: number
 }
 
 /**
@@ -592,6 +1403,88 @@ export interface OpenWaypoint {
   triggerEvent: string
 }
 
+/** One top path. */
+export interface PathCount {
+  /** The path's text. */
+  path: string
+  /** Journeys that follow it. */
+  journeys: number
+}
+
+/** How to compute top paths. */
+export interface PathsOptions {
+  /** The level names are taken at (default `event`). */
+  level?: 'event' | 'touchpoint' | 'phase'
+  /** The number of names a path is cut to (default 8). */
+  k?: number
+  /** How many paths to list (default 20). */
+  top?: number
+  /** The separator of a path's text (default `>`). */
+  separator?: string
+}
+
+/** The paths measure. */
+export interface PathsResult {
+  /** The options it was computed with. */
+  options: PathsSettings
+  /** All journeys. */
+  journeys: number
+  /** Distinct paths. */
+  distinct_paths: number
+  /** The top paths, ranked. */
+  top: Array<PathCount>
+}
+
+/** How to compute top paths. */
+export interface PathsSettings {
+  /** The level names are taken at. */
+  level: 'event' | 'touchpoint' | 'phase'
+  /** The number of names a path is cut to. */
+  k: number
+  /** How many paths to list. */
+  top: number
+  /** The separator of a path's text. */
+  separator: string
+  /** How a path is formed (descriptive). */
+  collapse: string
+}
+
+/** Emotion of one persona's journeys. */
+export interface PersonaEmotion {
+  /** The persona (`null`: journeys without one). */
+  persona?: string | null
+  /** The emotion measure over that persona's journeys. */
+  emotion: EmotionReport
+}
+
+/** Phase reach of one persona's journeys. */
+export interface PersonaReach {
+  /** The persona (`null`: journeys without one). */
+  persona?: string | null
+  /** Reach over that persona's journeys (shares over them). */
+  reach: ReachResult
+}
+
+/** How journeys got their personas, as published with every per-persona result. */
+export interface PersonaSettings {
+  /** The persona groups, in order (the `null` group is last and not listed). */
+  personas: Array<string>
+  /** Keys with an explicit persona. */
+  explicit_keys: number
+  /** Keys with attributes. */
+  attribute_keys: number
+  /** The personas with an `assign_when` rule, in the order they are tried. */
+  rules: Array<string>
+  /** The precedence used (descriptive). */
+  precedence: string
+  /** Journeys whose persona came from an explicit assignment. */
+  journeys_explicit: number
+  /** Journeys whose persona came from a rule. */
+  journeys_by_rule: number
+  /** Journeys without a persona. */
+  journeys_without_persona: number
+}
+
 /** An ordered step of the journey. */
 export interface Phase {
   /** Unique id in the map, e.g. `awareness`. */
@@ -600,6 +1493,44 @@ export interface Phase {
   name: string
   /** What the customer is doing in this phase. */
   description: string
+}
+
+/** Measured against planned emotion in one phase. */
+export interface PhaseEmotion {
+  /** The phase id. */
+  phase: string
+  /** Ratings given in it. */
+  ratings: number
+  /** Their mean. */
+  mean?: number | null
+  /** Their sample standard deviation. */
+  std?: number | null
+  /** The planned emotion (mean of its touchpoints'). */
+  planned?: number | null
+  /** mean - planned. */
+  gap?: number | null
+  /** At least `min_count` ratings. */
+  enough_data: boolean
+}
+
+/** Reach of one phase. */
+export interface PhaseReach {
+  /** The phase id. */
+  phase: string
+  /** Its position in the map. */
+  index: number
+  /** Journeys that reached it. */
+  journeys: number
+  /** `journeys` / all journeys. */
+  share?: number | null
+  /** The phase before it (`null` for the first). */
+  previous_phase?: string | null
+  /** Journeys that reached the previous phase. */
+  reached_previous?: number | null
+  /** Journeys that reached both the previous phase and this one. */
+  reached_previous_and_this?: number | null
+  /** `reached_previous_and_this` / `reached_previous`. */
+  share_of_previous?: number | null
 }
 
 /**
@@ -658,6 +1589,98 @@ export interface ProfileSummary {
   events: number
 }
 
+/** A gray area as the report ranks it. */
+export interface RankedChange {
+  /** `department` or `channel`. */
+  dimension: string
+  /** The first event's department or channel. */
+  from: string
+  /** The second event's. */
+  to: string
+  /** How often it occurs. */
+  occurrences: number
+  /** Occurrences whose second event ends the journey. */
+  ends_after: number
+  /** ends_after / occurrences. */
+  drop_rate?: number | null
+  /** drop_rate / baseline drop rate. */
+  lift?: number | null
+  /** Mean change of emotion across it. */
+  emotion_change?: number | null
+  /** Occurrences with a rating on both sides. */
+  emotion_change_n: number
+  /** Median time between the two events, microseconds. */
+  median_gap_us?: number | null
+  /** The dimension's baseline drop rate. */
+  baseline_drop_rate?: number | null
+}
+
+/** Phase reach per persona. */
+export interface ReachByPersona {
+  /** How personas were assigned. */
+  options: PersonaSettings
+  /** One entry per persona group (see the module docs for the order). */
+  personas: Array<PersonaReach>
+}
+
+/** The reach measure. */
+export interface ReachResult {
+  /** The options it was computed with. */
+  options: ReachSettings
+  /** All journeys. */
+  journeys: number
+  /** Journeys with no on-map event. */
+  journeys_without_phase: number
+  /** One row per phase, in map order. */
+  phases: Array<PhaseReach>
+}
+
+/** The options of the reach measure, as published. */
+export interface ReachSettings {
+  /** The map's phases, in order. */
+  phases: Array<string>
+}
+
+/** What the short report shows. */
+export interface ReportOptions {
+  /** The funnel (default the map's phases in order, 30-day window). */
+  funnel?: FunnelOptions
+  /** Gray-area options. */
+  grayAreas?: GrayAreasOptions
+  /** How many gray areas to show (default 5). */
+  grayAreasTop?: number
+  /** Changes with fewer occurrences are not shown (default 30). */
+  grayAreasMinOccurrences?: number
+  /** The hypothesis report's thresholds. */
+  hypotheses?: HypothesisOptions
+}
+
+/** The stitch measure: counts of keys and profiles. */
+export interface StitchResult {
+  /** The options it was computed with. */
+  options: StitchSettings
+  /** Distinct identity keys (in events and links). */
+  keys: number
+  /** Profiles (connected components), with or without events. */
+  profiles: number
+  /** Profiles with at least one event. */
+  journeys: number
+  /** Profiles whose keys appear only in links. */
+  profiles_without_events: number
+  /** Keys in the largest profile. */
+  largest_profile_keys: number
+  /** Links refused under identity limits (only when limits apply). */
+  conflicts?: number | undefined
+}
+
+/** The options of a stitch, as published. */
+export interface StitchSettings {
+  /** The identity limits applied (kind → most keys per profile), `null` for none. */
+  identity_limits?: Record<string, number> | null
+  /** How the canonical id is chosen. */
+  canonical_id: string
+}
+
 /**
  * An event as stored: its arrival number, its profile and the event as received
  * (timestamps in microseconds since the Unix epoch, UTC).
@@ -683,6 +1706,38 @@ export interface StoredEvent {
   properties: Record<string, unknown>
 }
 
+/** Time to convert of the converted journeys. */
+export interface TimeToConvert {
+  /** Converted journeys. */
+  journeys: number
+  /** Median, microseconds. */
+  median_us?: number | null
+  /** 90th percentile (nearest rank), microseconds. */
+  p90_us?: number | null
+  /** Histogram. */
+  histogram: Array<TtcBucket>
+}
+
+/** Measured against planned emotion at one touchpoint. */
+export interface TouchpointEmotion {
+  /** The touchpoint id. */
+  touchpoint: string
+  /** Its phase id. */
+  phase: string
+  /** Ratings given there. */
+  ratings: number
+  /** Their mean. */
+  mean?: number | null
+  /** Their sample standard deviation. */
+  std?: number | null
+  /** The planned emotion. */
+  planned?: number | null
+  /** mean - planned. */
+  gap?: number | null
+  /** At least `min_count` ratings. */
+  enough_data: boolean
+}
+
 /** What tracking one event did. */
 export interface Tracked {
   /** The event's arrival number. */
@@ -703,8 +1758,10 @@ export interface Tracked {
 /**
  * How a tracker behaves. Every field is optional.
  *
- * Trackers keep their data in memory for now; a `path` (or `store`) option for the
- * durable SQLite store will be added here when that store lands.
+ * Without `path` the tracker keeps its data in memory. With `path` it opens (or
+ * creates) that SQLite file: durable (WAL; see `durability`), one writing process per
+ * file, reopened with every profile, armed deadline and pending action. The store
+ * options (`durability` to `cacheMib`) need `path`.
  */
 export interface TrackerOptions {
   /** The map to track against, by id; the document's first map when omitted. */
@@ -720,6 +1777,88 @@ export interface TrackerOptions {
   identity?: IdentityRules
   /** Limits on the size of events, batches, profiles and the map. */
   limits?: Limits
+  /** The SQLite file to keep the data in (created if missing); in memory without it. */
+  path?: string
+  /**
+   * When a commit is safe: `'process'` (default: survives the process being killed)
+   * or `'os'` (also an OS crash or power cut: the WAL is synced on every commit).
+   */
+  durability?: 'process' | 'os'
+  /**
+   * Store identity values only as keyed hashes (HMAC-SHA-256) under this secret (at
+   * least 16 bytes): `email:hmac:<64 hex digits>`. Lookups by the raw key still work;
+   * keep the secret, without it nothing can be found by raw key any more.
+   */
+  hashSecret?: string
+  /** Hash only these key kinds (e.g. `['email', 'phone']`); every kind by default. */
+  hashKinds?: Array<string>
+  /**
+   * The most bytes the file may grow to; a write that would pass it fails with
+   * `E_STORAGE` and changes nothing.
+   */
+  maxSize?: number
+  /** Open for reading only: no writes, no lock, follows a writer in another process. */
+  readOnly?: boolean
+  /** How long to wait for a lock held by another connection (default 5000 ms). */
+  busyTimeoutMs?: number
+  /** Journal bytes after which the state tables are brought up to date (default 64 MiB). */
+  checkpointBytes?: number
+  /** SQLite page cache per connection, in MiB (default 64). */
+  cacheMib?: number
+}
+
+/** Transitions at one level. */
+export interface TransitionLevel {
+  /** All journeys. */
+  journeys: number
+  /** Consecutive pairs counted. */
+  pairs: number
+  /** Distinct (from, to) pairs. */
+  distinct_pairs: number
+  /** `[from, to, count]`, sorted by from, then to. */
+  counts: Array<[string, string, number]>
+  /** `[name, journeys starting with it]`, sorted by name. */
+  starts: Array<[string, number]>
+  /** `[name, journeys ending with it]`, sorted by name. */
+  ends: Array<[string, number]>
+}
+
+/** The levels transitions are counted at. */
+export interface TransitionsOptions {
+  /** Raw event names, touchpoint ids, phase ids (default all three). */
+  levels?: Array<'event' | 'touchpoint' | 'phase'>
+}
+
+/** The transitions measure. */
+export interface TransitionsResult {
+  /** The options it was computed with. */
+  options: TransitionsSettings
+  /** Raw event level. */
+  event?: TransitionLevel | undefined
+  /** Touchpoint level. */
+  touchpoint?: TransitionLevel | undefined
+  /** Phase level. */
+  phase?: TransitionLevel | undefined
+}
+
+/** The options of the transitions measure, as published. */
+export interface TransitionsSettings {
+  /** The order events are taken in. */
+  order: string
+  /** The levels computed. */
+  levels: Array<'event' | 'touchpoint' | 'phase'>
+  /** What an off-map event is called at touchpoint and phase level. */
+  off_map_name: string
+}
+
+/** A histogram bucket of time to convert. */
+export interface TtcBucket {
+  /** Lower edge, inclusive. */
+  from_us: number
+  /** Upper edge (exclusive, except the last bucket, which ends at the window). */
+  to_us?: number | null
+  /** Journeys in the bucket. */
+  journeys: number
 }
 
 /** The version of journey-core, e.g. `0.1.0`. */

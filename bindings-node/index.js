@@ -835,6 +835,8 @@ function __napiStampBindingTarget(exportsObject, target) {
 // linked import resolves to `undefined`.
 module.exports.__napiBindingTarget = __napiStampBindingTarget(nativeBinding, __napiLoadedBindingTarget)
 module.exports = nativeBinding
+module.exports.Analysis = nativeBinding.Analysis
+module.exports.JsAnalysis = nativeBinding.JsAnalysis
 module.exports.MapDocument = nativeBinding.MapDocument
 module.exports.JsMapDocument = nativeBinding.JsMapDocument
 module.exports.Tracker = nativeBinding.Tracker
@@ -842,6 +844,7 @@ module.exports.JsTracker = nativeBinding.JsTracker
 module.exports.backtest = nativeBinding.backtest
 module.exports.ErrorCode = nativeBinding.ErrorCode
 module.exports.JsErrorCode = nativeBinding.JsErrorCode
+module.exports.fromBenchDesign = nativeBinding.fromBenchDesign
 module.exports.mapSchema = nativeBinding.mapSchema
 module.exports.normalizeEmotion = nativeBinding.normalizeEmotion
 module.exports.presetPhases = nativeBinding.presetPhases

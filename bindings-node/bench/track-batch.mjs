@@ -1,20 +1,47 @@
-// Tracking speed from Node: `trackBatch` in batches into the in-memory store, with the
-// shop map (its 5 waypoints). Events are generated like journey-core's Rust benchmark
-// (benches/track.rs): deterministic, 10% with a second key, 25% with a property.
+// Tracking speed from Node: batches of events into the in-memory store and into a SQLite
+// file, with the shop map grown to 20 waypoints as the Rust benchmarks grow it
+// (benches/common: WAYPOINTS=5 keeps the map's own), through `trackBatch` (one result object per
+// event) and `ingest` (one summary per batch). Events are generated like journey-core's
+// Rust benchmark (benches/track.rs): deterministic, 10% with a second key, 25% with a
+// property. Prints events/s for each store and method.
 //
 // Run from the repository root (after `bash bindings-node/scripts/test.sh` built the addon):
-//   node bindings-node/bench/track-batch.mjs            (EVENTS, PROFILES, BATCH to resize)
+//   node bindings-node/bench/track-batch.mjs      (EVENTS, PROFILES, BATCH to resize;
+//                                                  STORES=memory,sqlite METHODS=ingest,trackBatch;
+//                                                  DEPTH=1 batches in flight: 2 overlaps them)
+// Event writes apply in call order, so with DEPTH=2 the main thread converts the next batch
+// while the thread pool tracks the previous one.
+// Compare with the same batches from Rust, in the same run:
+//   cargo bench -p journey-core --bench sqlite    (memory and SQLite, batches of 1,000)
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 import { MapDocument, Tracker } from '../index.js';
 
 const env = (name, fallback) => Number(process.env[name] ?? fallback);
+const list = (name, fallback) => (process.env[name] ?? fallback).split(',');
 const events = env('EVENTS', 1_000_000);
 const profiles = env('PROFILES', 100_000);
 const batch = env('BATCH', 1000);
+const depth = Math.max(1, env('DEPTH', 1));
 
-const doc = MapDocument.load(fileURLToPath(new URL('../../examples/maps/shop.json', import.meta.url)));
-const names = JSON.parse(doc.toJson()).maps[0].touchpoints.flatMap((t) => t.events ?? []);
+const shop = JSON.parse(MapDocument.load(fileURLToPath(new URL('../../examples/maps/shop.json', import.meta.url))).toJson());
+const map = shop.maps[0];
+const tps = map.touchpoints.map((t) => t.id);
+for (let i = 0; map.waypoints.length < env('WAYPOINTS', 20); i++) {
+  map.waypoints.push({
+    id: `extra${i}`,
+    trigger: { touchpoint: tps[(i * 7) % tps.length] },
+    condition: { any: [{ touchpoint: tps[(i * 7 + 3) % tps.length] }, { property: { name: 'value', op: '>', value: 900 } }] },
+    within: `${5 + i}m`,
+    on_missed: [{ kind: 'sms' }],
+    cap: { cooldown: '1d' },
+  });
+}
+const doc = MapDocument.fromJson(JSON.stringify(shop));
+const names = map.touchpoints.flatMap((t) => t.events ?? []);
 const channels = ['web', 'mobile_app', 'email', 'phone', 'chat'];
 
 // A linear congruential generator, as in the Rust benchmark.
@@ -32,15 +59,31 @@ for (let n = 0; n < events; n++) {
   if (next() % 4 === 0) event.properties = { value: next() % 1000 };
   log.push(event);
 }
+const batches = [];
+for (let i = 0; i < events; i += batch) batches.push(log.slice(i, i + batch));
 
-const tracker = new Tracker(doc);
-let fired = 0;
-const start = process.hrtime.bigint();
-for (let i = 0; i < events; i += batch) {
-  for (const tracked of await tracker.trackBatch(log.slice(i, i + batch))) fired += tracked.actions.length;
+const dir = mkdtempSync(join(tmpdir(), 'jc-bench-'));
+console.log(`${events} events over ${profiles} keys, batches of ${batch}, ${depth} in flight, shop map with ${map.waypoints.length} waypoints`);
+for (const store of list('STORES', 'memory,sqlite')) {
+  for (const method of list('METHODS', 'ingest,trackBatch')) {
+    const options = store === 'sqlite' ? { path: join(dir, `${method}.db`) } : {};
+    const tracker = new Tracker(doc, options);
+    let fired = 0;
+    const start = process.hrtime.bigint();
+    const count = (result) => {
+      if (method === 'ingest') fired += result.actions.length;
+      else for (const tracked of result) fired += tracked.actions.length;
+    };
+    const inFlight = [];
+    for (const b of batches) {
+      inFlight.push(method === 'ingest' ? tracker.ingest(b) : tracker.trackBatch(b));
+      if (inFlight.length >= depth) count(await inFlight.shift());
+    }
+    while (inFlight.length > 0) count(await inFlight.shift());
+    const secs = Number(process.hrtime.bigint() - start) / 1e9;
+    const stored = await tracker.count();
+    await tracker.close();
+    console.log(`  ${store.padEnd(6)} ${method.padEnd(10)} ${String(Math.round(events / secs)).padStart(8)} events/s (${secs.toFixed(2)} s), ${stored} profiles, ${fired} actions fired`);
+  }
 }
-const secs = Number(process.hrtime.bigint() - start) / 1e9;
-const stored = await tracker.count();
-console.log(`trackBatch: ${events} events over ${profiles} keys (${stored} profiles), batches of ${batch}, memory store`);
-console.log(`  throughput ${Math.round(events / secs)} events/s (${secs.toFixed(2)} s), ${fired} actions fired`);
-tracker.close();
+rmSync(dir, { recursive: true, force: true });

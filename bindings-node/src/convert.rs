@@ -90,6 +90,25 @@ impl Js {
         Js { env: self.env, value }
     }
 
+    /// Runs `f` inside a Node-API handle scope: the handles it creates are freed when it
+    /// returns (also when it panics). `f` must not return a value read inside it.
+    pub(crate) fn scoped<T>(self, f: impl FnOnce() -> T) -> T {
+        struct Scope(sys::napi_env, sys::napi_handle_scope);
+        impl Drop for Scope {
+            fn drop(&mut self) {
+                // SAFETY: the scope was opened on this environment and is the innermost one.
+                unsafe { sys::napi_close_handle_scope(self.0, self.1) };
+            }
+        }
+        let mut scope = ptr::null_mut();
+        // SAFETY: env comes from the current call, on the main thread.
+        if unsafe { sys::napi_open_handle_scope(self.env, &mut scope) } != sys::Status::napi_ok {
+            return f();
+        }
+        let _scope = Scope(self.env, scope);
+        f()
+    }
+
     /// The value's `typeof`, as a Node-API value type.
     pub(crate) fn kind(self) -> Result<i32, Failed> {
         let mut kind = 0;
@@ -198,7 +217,7 @@ impl Js {
     }
 
     /// The property of an object under a name.
-    fn named(self, name: &CStr) -> Result<Js, Failed> {
+    pub(crate) fn named(self, name: &CStr) -> Result<Js, Failed> {
         let mut v = ptr::null_mut();
         // SAFETY: as above; the name is NUL-terminated.
         ok(unsafe { sys::napi_get_named_property(self.env, self.value, name.as_ptr(), &mut v) }, "reading a property")?;

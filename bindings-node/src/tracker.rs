@@ -11,7 +11,7 @@ use std::sync::{Arc, Mutex, PoisonError, RwLock};
 use std::time::Duration;
 
 use journey_core::tracker::{Context, EmotionTrend, Interest, ProfileSummary, Ticker};
-use journey_core::{ActionRecord, Error, Event, MapDocument, ProfileFilter, Tracked, Tracker, TrackerConfig};
+use journey_core::{ActionRecord, Error, Event, MapDocument, ProfileFilter, SqliteStore, Tracked, Tracker, TrackerConfig};
 use napi::bindgen_prelude::{AsyncTask, Function, FunctionRef, Unknown};
 use napi::threadsafe_function::{ThreadsafeFunction, ThreadsafeFunctionCallMode};
 use napi::{CleanupEnvHook, Env, JsValue, Result, Status};
@@ -26,15 +26,18 @@ use crate::event::{self, JsStoredEvent};
 use crate::identity::{self, JsIdentityRules};
 use crate::limits::JsLimits;
 use crate::map::JsMapDocument;
+use crate::order::Order;
 use crate::outbox::{self, JsAction};
 use crate::profile::{self, JsConflict, JsLinkEntry};
-use crate::store::JsOpenWaypoint;
+use crate::store::{self, JsOpenWaypoint};
 use crate::task::Job;
 
 /// How a tracker behaves. Every field is optional.
 ///
-/// Trackers keep their data in memory for now; a `path` (or `store`) option for the
-/// durable SQLite store will be added here when that store lands.
+/// Without `path` the tracker keeps its data in memory. With `path` it opens (or
+/// creates) that SQLite file: durable (WAL; see `durability`), one writing process per
+/// file, reopened with every profile, armed deadline and pending action. The store
+/// options (`durability` to `cacheMib`) need `path`.
 #[napi(object, js_name = "TrackerOptions", object_from_js = false, object_to_js = false)]
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
@@ -53,12 +56,33 @@ pub struct JsTrackerOptions {
     /// Limits on the size of events, batches, profiles and the map.
     #[napi(ts_type = "Limits")]
     pub limits: Option<JsLimits>,
-    // When the SQLite store lands: `path?: string` (a database file) goes here, and
-    // `Tracker::with_store` replaces `Tracker::new` in `JsTracker::new`.
+    /// The SQLite file to keep the data in (created if missing); in memory without it.
+    pub path: Option<String>,
+    /// When a commit is safe: `'process'` (default: survives the process being killed)
+    /// or `'os'` (also an OS crash or power cut: the WAL is synced on every commit).
+    #[napi(ts_type = "'process' | 'os'")]
+    pub durability: Option<String>,
+    /// Store identity values only as keyed hashes (HMAC-SHA-256) under this secret (at
+    /// least 16 bytes): `email:hmac:<64 hex digits>`. Lookups by the raw key still work;
+    /// keep the secret, without it nothing can be found by raw key any more.
+    pub hash_secret: Option<String>,
+    /// Hash only these key kinds (e.g. `['email', 'phone']`); every kind by default.
+    pub hash_kinds: Option<Vec<String>>,
+    /// The most bytes the file may grow to; a write that would pass it fails with
+    /// `E_STORAGE` and changes nothing.
+    pub max_size: Option<f64>,
+    /// Open for reading only: no writes, no lock, follows a writer in another process.
+    pub read_only: Option<bool>,
+    /// How long to wait for a lock held by another connection (default 5000 ms).
+    pub busy_timeout_ms: Option<f64>,
+    /// Journal bytes after which the state tables are brought up to date (default 64 MiB).
+    pub checkpoint_bytes: Option<f64>,
+    /// SQLite page cache per connection, in MiB (default 64).
+    pub cache_mib: Option<f64>,
 }
 
 impl JsTrackerOptions {
-    fn into_core(self) -> TrackerConfig {
+    pub(crate) fn into_core(self) -> TrackerConfig {
         let mut config = TrackerConfig::default();
         if self.map.is_some() {
             config.map = self.map;
@@ -82,7 +106,7 @@ impl JsTrackerOptions {
 /// Reads an options-like argument through serde: unknown fields and wrong types are
 /// `E_PARSE` errors whose `path` names the field (e.g. `identity.levels.email`).
 /// `argument` names the argument when it is not an object at all.
-fn read_options<T: DeserializeOwned + Default>(argument: &str, value: Option<Unknown<'_>>) -> std::result::Result<T, Error> {
+pub(crate) fn read_options<T: DeserializeOwned + Default>(argument: &str, value: Option<Unknown<'_>>) -> std::result::Result<T, Error> {
     let Some(value) = value else { return Ok(T::default()) };
     let json = match convert::to_json(value).map_err(Bad::into_parse)? {
         None | Some(Value::Null) => return Ok(T::default()),
@@ -117,6 +141,34 @@ impl From<Tracked> for JsTracked {
             touchpoint: t.touchpoint.map(|s| s.to_string()),
             phase: t.phase.map(|s| s.to_string()),
             actions: outbox::actions(&t.actions),
+        }
+    }
+}
+
+/// What tracking a batch did, in brief (`ingest`).
+#[napi(object, js_name = "BatchSummary", object_from_js = false, use_nullable = true)]
+#[derive(Debug, Clone)]
+pub struct JsBatchSummary {
+    /// How many events were tracked.
+    pub events: u32,
+    /// The arrival number of the first event, or `null` for an empty batch.
+    pub first_seq: Option<i64>,
+    /// The arrival number of the last event, or `null`.
+    pub last_seq: Option<i64>,
+    /// How many events matched no touchpoint of the map (they are kept anyway).
+    pub off_map: u32,
+    /// The actions fired, in order (deadlines that fell due, then waypoints reached).
+    pub actions: Vec<JsAction>,
+}
+
+impl JsBatchSummary {
+    fn of(tracked: &[Tracked]) -> Self {
+        JsBatchSummary {
+            events: tracked.len() as u32,
+            first_seq: tracked.first().map(|t| t.seq as i64),
+            last_seq: tracked.last().map(|t| t.seq as i64),
+            off_map: tracked.iter().filter(|t| t.touchpoint.is_none()).count() as u32,
+            actions: tracked.iter().flat_map(|t| outbox::actions(&t.actions)).collect(),
         }
     }
 }
@@ -345,10 +397,12 @@ fn halt(clock: &Clock) {
 /// microseconds since the Unix epoch (UTC): integer numbers, bigints or `Date`s in, numbers
 /// out.
 ///
-/// Methods that touch the store return Promises and run on the libuv thread pool; calls
-/// that are not awaited run concurrently (in any order), so await them, or use
-/// `trackBatch`, when order matters. `trackSync` and `contextSync` block the event loop
-/// (fine for the in-memory store). A Promise rejects with the same `Error`s (with a
+/// Methods that touch the store return Promises and run on the libuv thread pool. Event
+/// writes (`track`, `trackBatch`, `ingest`) apply in call order even when not awaited
+/// one by one (so the next batch can be converted while the previous one is tracked);
+/// other calls that are not awaited run concurrently, in any order. `trackSync` and
+/// `contextSync` block the event loop (fine for the in-memory store) and do not wait for
+/// writes still queued. A Promise rejects with the same `Error`s (with a
 /// `code`) the synchronous calls throw.
 ///
 /// `close()` ends it: the clock stops, listeners are dropped, and every later call throws
@@ -366,6 +420,12 @@ pub struct JsTracker {
     next_listener: Cell<u64>,
     clock: Clock,
     clock_hook: RefCell<Option<CleanupEnvHook<Clock>>>,
+    /// The SQLite store, when the tracker has one: `close()` releases its file.
+    sqlite: RefCell<Option<Arc<SqliteStore>>>,
+    /// The document tracked against (analyses of the tracker's store need it).
+    doc: Arc<MapDocument>,
+    /// Event writes (`track`, `trackBatch`, `ingest`) apply in call order.
+    order: Arc<Order>,
 }
 
 fn closed() -> Error {
@@ -376,7 +436,7 @@ fn keys(a: &str, b: &str) -> std::result::Result<(journey_core::IdentityKey, jou
     Ok((identity::key("a", a)?, identity::key("b", b)?))
 }
 
-fn at(argument: &str, value: Unknown<'_>) -> std::result::Result<i64, Error> {
+pub(crate) fn at(argument: &str, value: Unknown<'_>) -> std::result::Result<i64, Error> {
     convert::micros(value).map_err(|b| b.within(argument).into_parse())
 }
 
@@ -386,16 +446,28 @@ fn events_from(events: Vec<Unknown<'_>>) -> std::result::Result<Vec<Event>, Erro
 
 #[napi]
 impl JsTracker {
-    /// A tracker of `doc` over a fresh in-memory store. The document is validated and its
-    /// waypoints compiled first.
+    /// A tracker of `doc` over a fresh in-memory store, or over the SQLite file
+    /// `options.path` (opened, or created, on the calling thread: reopening a large file
+    /// blocks while its state loads). The document is validated and its waypoints
+    /// compiled first.
     ///
     /// @throws {Error} `E_VALIDATION` with every problem of an invalid map, `E_NOT_FOUND`
     /// when `options.map` names no map, `E_PARSE` with `path` for an unknown option or a
-    /// wrong value (e.g. `identity.levels.email`).
+    /// wrong value (e.g. `identity.levels.email`, `durability`), `E_STORAGE` when the file
+    /// cannot be opened (already open for writing, not a journey-core store, newer
+    /// version), `E_IO` (`path`).
     #[napi(constructor, catch_unwind)]
     pub fn new(env: &Env, doc: &JsMapDocument, #[napi(ts_arg_type = "TrackerOptions")] options: Option<Unknown<'_>>) -> Result<Self> {
-        let config = guard(env, || Ok(read_options::<JsTrackerOptions>("options", options)?.into_core()))?;
-        let tracker = guard(env, || Tracker::new(doc.inner(), config))?;
+        let (tracker, sqlite) = guard(env, || {
+            let options = read_options::<JsTrackerOptions>("options", options)?;
+            let sqlite = store::open(&options)?;
+            let config = options.into_core();
+            let tracker = match &sqlite {
+                Some(s) => Tracker::with_store(doc.inner(), config, s.clone())?,
+                None => Tracker::new(doc.inner(), config)?,
+            };
+            Ok((tracker, sqlite))
+        })?;
         let listeners = Arc::new(Listeners::default());
         let sink = listeners.clone();
         tracker.subscribe(move |action| sink.dispatch(action));
@@ -406,7 +478,20 @@ impl JsTracker {
             next_listener: Cell::new(0),
             clock: Arc::new(Mutex::new(None)),
             clock_hook: RefCell::new(None),
+            sqlite: RefCell::new(sqlite),
+            doc: Arc::new(doc.inner().clone()),
+            order: Arc::new(Order::default()),
         })
+    }
+
+    /// The document tracked against.
+    pub(crate) fn document(&self) -> Arc<MapDocument> {
+        self.doc.clone()
+    }
+
+    /// The core tracker, or `E_CLOSED`.
+    pub(crate) fn core(&self) -> std::result::Result<Arc<Tracker>, Error> {
+        self.tracker()
     }
 
     fn tracker(&self) -> std::result::Result<Arc<Tracker>, Error> {
@@ -426,9 +511,12 @@ impl JsTracker {
     #[napi(catch_unwind, ts_return_type = "Promise<Tracked>")]
     pub fn track(&self, #[napi(ts_arg_type = "JourneyEvent")] event: Unknown<'_>) -> AsyncTask<Job<JsTracked>> {
         let prepared = self.tracker().and_then(|t| Ok((t, event::from_js(event, None)?)));
+        let turn = self.order.turn();
         Job::spawn(move || {
-            let (tracker, event) = prepared?;
-            tracker.track(event).map(JsTracked::from)
+            turn.run(|| {
+                let (tracker, event) = prepared?;
+                tracker.track(event).map(JsTracked::from)
+            })
         })
     }
 
@@ -453,9 +541,30 @@ impl JsTracker {
     #[napi(catch_unwind, ts_return_type = "Promise<Array<Tracked>>")]
     pub fn track_batch(&self, #[napi(ts_arg_type = "Array<JourneyEvent>")] events: Vec<Unknown<'_>>) -> AsyncTask<Job<Vec<JsTracked>>> {
         let prepared = self.tracker().and_then(|t| Ok((t, events_from(events)?)));
+        let turn = self.order.turn();
         Job::spawn(move || {
-            let (tracker, events) = prepared?;
-            Ok(tracker.track_batch(events)?.into_iter().map(JsTracked::from).collect())
+            turn.run(|| {
+                let (tracker, events) = prepared?;
+                Ok(tracker.track_batch(events)?.into_iter().map(JsTracked::from).collect())
+            })
+        })
+    }
+
+    /// Tracks a batch like `trackBatch` (one transaction, array order, all or nothing)
+    /// but resolves to a summary instead of one result per event: the fast way to load
+    /// many events (building and collecting 1,000 result objects costs more than tracking
+    /// them).
+    ///
+    /// Rejects like `trackBatch`.
+    #[napi(catch_unwind, ts_return_type = "Promise<BatchSummary>")]
+    pub fn ingest(&self, #[napi(ts_arg_type = "Array<JourneyEvent>")] events: Vec<Unknown<'_>>) -> AsyncTask<Job<JsBatchSummary>> {
+        let prepared = self.tracker().and_then(|t| Ok((t, events_from(events)?)));
+        let turn = self.order.turn();
+        Job::spawn(move || {
+            turn.run(|| {
+                let (tracker, events) = prepared?;
+                Ok(JsBatchSummary::of(&tracker.track_batch(events)?))
+            })
         })
     }
 
@@ -750,19 +859,25 @@ impl JsTracker {
         Ok(())
     }
 
-    /// Closes the tracker: stops the clock, drops the listeners and releases the store
-    /// (once operations already running finish). Every later call throws, or rejects,
-    /// with `E_CLOSED`. Closing twice does nothing.
-    #[napi(catch_unwind)]
-    pub fn close(&self, env: &Env) -> Result<()> {
+    /// Closes the tracker at once: stops the clock and drops the listeners; every later
+    /// call throws, or rejects, with `E_CLOSED`. The returned Promise resolves once the
+    /// operations already running have finished and the store is released: a SQLite
+    /// file's state is flushed to its tables and the file unlocked, so it can be opened
+    /// again. Closing twice does nothing (and resolves at once).
+    ///
+    /// Rejects with `E_STORAGE` if the final flush of a SQLite file fails (every
+    /// committed transaction is in the file anyway).
+    #[napi(catch_unwind, ts_return_type = "Promise<void>")]
+    pub fn close(&self, env: &Env) -> Result<AsyncTask<Job<()>>> {
         self.stop_clock(env)?;
         self.listeners.clear();
         self.refs.borrow_mut().clear();
         let tracker = self.inner.borrow_mut().take();
-        if let Some(tracker) = tracker {
+        if let Some(tracker) = &tracker {
             tracker.close();
         }
-        Ok(())
+        let sqlite = self.sqlite.borrow_mut().take();
+        Ok(Job::spawn(move || store::release(tracker, sqlite)))
     }
 }
 
@@ -801,7 +916,11 @@ pub fn backtest(
             Some(v) if !convert::is_nullish(&v) => Some(at("until", v)?),
             _ => None,
         };
-        let config = read_options::<JsTrackerOptions>("options", options)?.into_core();
+        let options = read_options::<JsTrackerOptions>("options", options)?;
+        if options.path.is_some() {
+            return Err(Error::parse("path", "a backtest runs on a fresh in-memory tracker: leave out `path`"));
+        }
+        let config = options.into_core();
         Ok((events_from(events)?, until, config))
     })();
     Job::spawn(move || {

@@ -91,3 +91,21 @@ test('tracking.ts tracks a journey: callback offer, stitching, context, outbox, 
   const profiles = [...out.matchAll(/: profile (\d+)/g)].map((m) => m[1]);
   assert.equal(new Set(profiles).size, 1, 'every event landed on one stitched profile');
 });
+
+test('analytics.ts analyses the example events: reach, funnel, gray areas, hypotheses, Arrow files', async () => {
+  const script = transpiled('analytics.ts');
+  const out = mkdtempSync(join(tmpdir(), 'journey-core-analytics-example-'));
+  const run = spawnSync(process.execPath, [script, join(repo, 'examples/maps/shop.json'), join(repo, 'examples/data'), out], { encoding: 'utf8' });
+  assert.equal(run.status, 0, run.stderr);
+  assert.match(run.stdout, /^20000 events, \d+ keys, 2934 journeys\n/);
+  assert.match(run.stdout, /\n  awareness +1294 +44\.1%\n/);
+  assert.match(run.stdout, /funnel: product_view \d+ > add_to_cart \d+ > checkout_start \d+ > payment \d+ > order_confirmed \d+ \(\d+ converted\)\n/);
+  assert.match(run.stdout, /\n  via web: \d+ of \d+ converted\n/);
+  assert.match(run.stdout, /hypotheses: \d+ confirmed, \d+ contradicted, \d+ not enough data\n/);
+  const { tableFromIPC } = await import('apache-arrow');
+  const steps = tableFromIPC(readFileSync(join(out, 'funnel_steps.arrow')));
+  assert.equal(steps.numRows, 5);
+  assert.equal(tableFromIPC(readFileSync(join(out, 'journeys.arrow'))).numRows, 2934);
+  const usage = spawnSync(process.execPath, [script], { encoding: 'utf8' });
+  assert.equal(usage.status, 2);
+});

@@ -27,7 +27,7 @@ test('import and require share one addon and the same exports', async () => {
   const named = Object.keys(esm).filter((k) => k !== 'default').sort();
   const exported = Object.keys(journey).filter((k) => !k.endsWith('ForTesting')).sort();
   assert.deepEqual(named, exported);
-  for (const name of ['MapDocument', 'Tracker', 'backtest', 'ErrorCode', 'presets', 'presetPhases', 'normalizeEmotion', 'mapSchema', 'version']) {
+  for (const name of ['MapDocument', 'Tracker', 'Analysis', 'fromBenchDesign', 'backtest', 'ErrorCode', 'presets', 'presetPhases', 'normalizeEmotion', 'mapSchema', 'version']) {
     assert.ok(named.includes(name), name);
   }
 });

@@ -2,6 +2,9 @@
 // anonymous visit to a callback offer, a login that stitches the session, and the agent
 // desk's context.
 import assert from 'node:assert/strict';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 
 import { createShop } from '../../examples/node/shop-server.mjs';
@@ -17,7 +20,7 @@ before(async () => {
 
 after(async () => {
   await new Promise((resolve) => shop.server.close(resolve));
-  shop.tracker.close();
+  await shop.tracker.close();
 });
 
 /** A browser: keeps the session cookie between requests. */
@@ -105,4 +108,34 @@ test('errors: unknown keys are 404, bad input is 400 with the code and field', a
   const badPhone = await visit('POST', '/callback', { phone: '' });
   assert.deepEqual([badPhone.status, badPhone.body.code, badPhone.body.field], [400, 'E_BAD_EVENT', 'keys[1]']);
   assert.equal((await visit('GET', '/nowhere')).status, 404);
+});
+
+test('with a SQLite file, journeys and pending offers survive a restart of the shop', async () => {
+  const db = join(mkdtempSync(join(tmpdir(), 'journey-core-shop-')), 'journeys.db');
+  const start = async () => {
+    const s = createShop({ db });
+    await new Promise((resolve) => s.server.listen(0, '127.0.0.1', resolve));
+    return { s, url: `http://127.0.0.1:${s.server.address().port}` };
+  };
+  const call = async (url, method, path, body, cookie) => {
+    const res = await fetch(url + path, { method, headers: { ...(cookie ? { cookie } : {}), 'content-type': 'application/json' }, body: body ? JSON.stringify(body) : undefined });
+    return { status: res.status, body: await res.json(), cookie: res.headers.get('set-cookie')?.split(';')[0] ?? cookie };
+  };
+  const first = await start();
+  const page = await call(first.url, 'GET', '/products/phone-x');
+  await call(first.url, 'POST', '/cart/add', { product: 'phone-x', value: 499 }, page.cookie);
+  const removed = await call(first.url, 'POST', '/cart/remove', { product: 'phone-x' }, page.cookie);
+  assert.equal(removed.body.actions[0].kind, 'callback_offer');
+  await new Promise((resolve) => first.s.server.close(resolve));
+  await first.s.tracker.close(); // flushes and releases the file
+
+  const second = await start();
+  const sid = page.cookie.slice('sid='.length);
+  const context = await call(second.url, 'GET', `/context/session:${sid}`);
+  assert.equal(context.status, 200);
+  assert.deepEqual(context.body.recent.map((e) => e.event), ['product_view', 'add_to_cart', 'remove_from_cart']);
+  assert.deepEqual(context.body.openWaypoints.map((w) => w.waypoint), ['cart_abandoned']);
+  assert.deepEqual((await second.s.tracker.pendingActions()).map((a) => a.id), [removed.body.actions[0].id]);
+  await new Promise((resolve) => second.s.server.close(resolve));
+  await second.s.tracker.close();
 });

@@ -385,8 +385,8 @@ mod tests {
         value.getattr(name).and_then(|a| a.str()).map(|s| s.to_string()).unwrap_or_else(|e| format!("<{e}>"))
     }
 
-    /// The tracker's error kinds reach Python as their classes, with their data. (The
-    /// storage error cannot be provoked from Python while the only store is in memory.)
+    /// The tracker's error kinds reach Python as their classes, with their data (the
+    /// Python tests provoke them through a real SQLite file too: tests/test_store.py).
     #[test]
     fn tracker_errors_map_to_their_classes() {
         Python::initialize();

@@ -7,13 +7,16 @@
 // First: its `guarded!` macro wraps the entry points of the other modules.
 #[macro_use]
 mod error;
+mod analytics;
 mod convert;
 mod emotion;
 mod event;
 mod identity;
 mod map;
+mod partial;
 mod preset;
 mod schema;
+mod table;
 mod time;
 mod tracker;
 
@@ -23,9 +26,15 @@ mod tracker;
 #[pyo3::pymodule]
 mod _native {
     #[pymodule_export]
+    use super::analytics::{PyAnalysis, from_bench_design};
+    #[pymodule_export]
     use super::emotion::normalize_emotion;
     #[pymodule_export]
+    use super::table::{PyAnalysisResult, PyTable};
+    #[pymodule_export]
     use super::map::{PyMapDocument, PyPhase, PyProblem};
+    #[pymodule_export]
+    use super::partial::{PyPartialResults, PyPartials};
     #[pymodule_export]
     use super::preset::{preset_phases, presets};
     #[pymodule_export]

@@ -10,8 +10,12 @@ use std::cell::Cell;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
+use std::io::Write;
+use std::path::PathBuf;
+
+use journey_core::store::{Durability, KeyHasher, export_jsonl, import_jsonl};
 use journey_core::tracker::{ProfileFilter, Ticker, Tracker, TrackerConfig};
-use journey_core::{Error, MapDocument};
+use journey_core::{Error, MapDocument, SqliteOptions, SqliteStore};
 use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyString};
@@ -197,13 +201,24 @@ fn filter(filter: Option<&Bound<'_, PyAny>>, criteria: Option<&Bound<'_, PyDict>
 /// firing the deadlines that fell due before it; :meth:`advance` (or :meth:`start_clock`,
 /// from the wall clock) does the same without an event.
 ///
-/// The tracker keeps its journeys in memory, for its lifetime. It can be shared between
-/// threads; the interpreter is released while the core works. Close it with
-/// :meth:`close` (or use it as a context manager): every later call raises
+/// The tracker keeps its journeys in memory, for its lifetime, or with ``path`` in a
+/// SQLite file (WAL; an acknowledged event or batch survives the process being killed;
+/// one writing tracker per file). It can be shared between threads; the interpreter is
+/// released while the core works. Close it with :meth:`close` (or use it as a context
+/// manager): the file is brought up to date and released, and every later call raises
 /// :class:`ClosedError`.
 ///
 /// Args:
 ///     doc: The map document; it is validated first.
+///     path: A SQLite file to keep the journeys in (created if missing, migrated on
+///         open); in memory when ``None``.
+///     durability: ``process`` (a commit survives the process being killed) or ``os``
+///         (also an OS crash or power cut: the log is synced on every commit).
+///     key_secret: Store identity values only as keyed hashes (HMAC-SHA-256 with this
+///         secret, ``bytes``); lookups by raw key still work.
+///     hash_kinds: Hash only these key kinds (e.g. ``["email", "phone"]``); every kind
+///         when ``None``.
+///     read_only: Open the file for reading only, beside a writer.
 ///     map: The id of the map to track against; the document's first map when ``None``.
 ///     recent_events: How many recent events customer context returns.
 ///     interest_properties: Event properties whose values count as interests in
@@ -222,6 +237,11 @@ fn filter(filter: Option<&Bound<'_, PyAny>>, criteria: Option<&Bound<'_, PyDict>
 ///
 /// Raises:
 ///     ValidationError: The document has problems, or is larger than ``limits`` allow.
+///     StorageError: The file cannot be opened as a store (another tracker writes it,
+///         it is not a journey-core database, or it is of a newer version).
+///     JourneyIOError: The file cannot be opened.
+///     ValueError: ``durability`` is unknown, or ``key_secret`` / ``read_only`` without
+///         ``path``.
 ///     NotFoundError: No map has the id ``map``.
 ///     ParseError: ``identity`` or ``limits`` is malformed; ``path`` names the bad
 ///         element, e.g. ``identity.levels.email`` or ``limits.batch_size``.
@@ -233,6 +253,10 @@ pub struct PyTracker {
     id: u64,
     /// The tracked map's id.
     map_id: String,
+    /// The document, for analyses of the tracker's store.
+    doc: Arc<MapDocument>,
+    /// The SQLite file, if any.
+    path: Option<PathBuf>,
 }
 
 impl PyTracker {
@@ -240,6 +264,35 @@ impl PyTracker {
     fn get(&self) -> PyResult<Arc<Tracker>> {
         lock(&self.inner).clone().ok_or_else(|| py_err(Error::Closed { what: "tracker" }))
     }
+
+    /// The core tracker and its document (for `Analysis.from_tracker`).
+    pub fn core(&self) -> PyResult<(Arc<Tracker>, Arc<MapDocument>)> {
+        Ok((self.get()?, self.doc.clone()))
+    }
+}
+
+/// The SQLite store's options from keyword arguments.
+fn sqlite_options(durability: &str, key_secret: Option<&[u8]>, hash_kinds: Option<Vec<String>>, read_only: bool) -> PyResult<SqliteOptions> {
+    let durability = match durability {
+        "process" => Durability::Process,
+        "os" => Durability::Os,
+        other => return Err(PyValueError::new_err(format!("durability must be 'process' or 'os', not {other:?}"))),
+    };
+    let key_hasher = match (key_secret, hash_kinds) {
+        (Some(secret), kinds) => {
+            if secret.is_empty() {
+                return Err(PyValueError::new_err("key_secret must not be empty"));
+            }
+            let h = KeyHasher::new(secret);
+            Some(match kinds {
+                Some(k) => h.only(k),
+                None => h,
+            })
+        }
+        (None, Some(_)) => return Err(PyValueError::new_err("hash_kinds needs key_secret")),
+        (None, None) => None,
+    };
+    Ok(SqliteOptions { durability, key_hasher, read_only, ..SqliteOptions::default() })
 }
 
 impl Drop for PyTracker {
@@ -258,23 +311,133 @@ guarded! {
 #[pymethods]
 impl PyTracker {
     #[new]
-    #[pyo3(signature = (doc, *, map = None, recent_events = 20, interest_properties = None, identity = None, limits = None))]
+    #[pyo3(signature = (doc, *, path = None, durability = "process", key_secret = None, hash_kinds = None, read_only = false, map = None, recent_events = 20, interest_properties = None, identity = None, limits = None))]
+    #[allow(clippy::too_many_arguments)]
     fn new(
         py: Python<'_>,
         doc: &Bound<'_, PyMapDocument>,
+        path: Option<PathBuf>,
+        durability: &str,
+        key_secret: Option<Vec<u8>>,
+        hash_kinds: Option<Vec<String>>,
+        read_only: bool,
         map: Option<String>,
         recent_events: usize,
         interest_properties: Option<Vec<String>>,
         identity: Option<&Bound<'_, PyAny>>,
         limits: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<Self> {
-        // The store is in memory for now; a `path` keyword (a SQLite file) joins these
-        // arguments when the core's SQLite store lands.
         let config = config(map, recent_events, interest_properties, identity, limits)?;
-        let doc: &MapDocument = &doc.get().inner;
-        let tracker = py.detach(|| Tracker::new(doc, config)).map_err(py_err)?;
+        let options = sqlite_options(durability, key_secret.as_deref(), hash_kinds, read_only)?;
+        if path.is_none() && (options.key_hasher.is_some() || read_only) {
+            return Err(PyValueError::new_err("key_secret, hash_kinds and read_only need a path (a SQLite file)"));
+        }
+        let doc: MapDocument = doc.get().inner.clone();
+        let tracker = py
+            .detach(|| match &path {
+                Some(p) => Tracker::with_store(&doc, config, Arc::new(SqliteStore::open_with(p, options)?)),
+                None => Tracker::new(&doc, config),
+            })
+            .map_err(py_err)?;
         let map_id = tracker.resolver().map().id.clone();
-        Ok(PyTracker { inner: Mutex::new(Some(Arc::new(tracker))), id: clocks::new_id(), map_id })
+        Ok(PyTracker { inner: Mutex::new(Some(Arc::new(tracker))), id: clocks::new_id(), map_id, doc: Arc::new(doc), path })
+    }
+
+    /// The right to be forgotten: removes the profile of ``key`` with its events, keys,
+    /// links, conflicts, deadlines, caps, persona, attributes and pending actions, and
+    /// removes its keys from events of other profiles, in one transaction.
+    ///
+    /// Returns:
+    ///     What was removed (``profile``, ``keys``, ``events``, ``scrubbed``), or ``None``
+    ///     for a key never seen.
+    ///
+    /// Raises:
+    ///     ParseError: ``key`` is not of the form ``kind:value``.
+    ///     StorageError: The store failed (nothing was removed).
+    ///     ClosedError: The tracker is closed.
+    fn forget<'py>(&self, py: Python<'py>, key: &str) -> PyResult<Bound<'py, PyAny>> {
+        let tracker = self.get()?;
+        let key = identity::key(key, "key")?;
+        let forgotten = py.detach(|| tracker.forget(&key)).map_err(py_err)?;
+        convert::serialize_to_py(py, &forgotten)
+    }
+
+    /// Retention: deletes every event older than ``before`` (event time), in one
+    /// transaction. Profile summaries, keys and links stay.
+    ///
+    /// Args:
+    ///     before: An ``int`` of microseconds since the epoch, UTC, or an aware ``datetime``.
+    ///
+    /// Returns:
+    ///     How many events were deleted.
+    ///
+    /// Raises:
+    ///     ValueError: ``before`` is a naive ``datetime``.
+    ///     StorageError: The store failed (nothing was deleted).
+    ///     ClosedError: The tracker is closed.
+    fn delete_before(&self, py: Python<'_>, before: &Bound<'_, PyAny>) -> PyResult<u64> {
+        let tracker = self.get()?;
+        let before = time::micros_from_py(before, "before")?;
+        py.detach(|| tracker.delete_before(before)).map_err(py_err)
+    }
+
+    /// Writes the whole store as JSON Lines (profiles, keys, events in journey order,
+    /// links, conflicts, deadlines, pending actions).
+    ///
+    /// Args:
+    ///     path: The file to write (replaced if it exists).
+    ///
+    /// Returns:
+    ///     How many records of each kind were written.
+    ///
+    /// Raises:
+    ///     JourneyIOError: The file cannot be written.
+    ///     ClosedError: The tracker is closed.
+    fn export_jsonl<'py>(&self, py: Python<'py>, path: PathBuf) -> PyResult<Bound<'py, PyAny>> {
+        let tracker = self.get()?;
+        let stats = py
+            .detach(|| -> journey_core::Result<_> {
+                let io = |source| Error::Io { path: path.display().to_string(), source };
+                let mut out = std::io::BufWriter::new(std::fs::File::create(&path).map_err(io)?);
+                let stats = export_jsonl(tracker.store().as_ref(), &mut out)?;
+                out.flush().map_err(io)?;
+                Ok(stats)
+            })
+            .map_err(py_err)?;
+        convert::serialize_to_py(py, &stats)
+    }
+
+    /// Reads a JSON Lines export into this tracker's store, which must be empty, in one
+    /// transaction (ids, arrival numbers, link log, deadlines and pending actions are
+    /// kept). Open a new tracker on the store afterwards to see the imported state.
+    ///
+    /// Args:
+    ///     path: The file to read.
+    ///
+    /// Returns:
+    ///     How many records of each kind were read.
+    ///
+    /// Raises:
+    ///     JourneyIOError: The file cannot be read.
+    ///     ParseError: A line is malformed.
+    ///     ConflictError: The store is not empty.
+    ///     StorageError: The store failed (nothing was imported).
+    ///     ClosedError: The tracker is closed.
+    fn import_jsonl<'py>(&self, py: Python<'py>, path: PathBuf) -> PyResult<Bound<'py, PyAny>> {
+        let tracker = self.get()?;
+        let stats = py
+            .detach(|| -> journey_core::Result<_> {
+                let file = std::fs::File::open(&path).map_err(|source| Error::Io { path: path.display().to_string(), source })?;
+                import_jsonl(tracker.store().as_ref(), &mut std::io::BufReader::new(file))
+            })
+            .map_err(py_err)?;
+        convert::serialize_to_py(py, &stats)
+    }
+
+    /// The SQLite file, or ``None`` for a tracker in memory.
+    #[getter]
+    fn path(&self) -> Option<String> {
+        self.path.as_ref().map(|p| p.display().to_string())
     }
 
     /// Tracks one event.

@@ -128,7 +128,7 @@ def test_constructor_defaults(shop: MapDocument) -> None:
     assert not t.closed
     assert repr(t) == "Tracker(map='shop')"
     assert str(inspect.signature(Tracker)) == (
-        "(doc, *, map=None, recent_events=20, interest_properties=None, identity=None, limits=None)"
+        "(doc, *, path=None, durability='process', key_secret=None, hash_kinds=None, read_only=False, map=None, recent_events=20, interest_properties=None, identity=None, limits=None)"
     )
     t.close()
 

@@ -5,7 +5,8 @@
 // a callback offer (queued for the callback desk), and `/context/:key` serves customer
 // context to an agent desk.
 //
-// Run: node examples/node/shop-server.mjs [port]   (default 3000; Ctrl-C stops it)
+// Run: node examples/node/shop-server.mjs [port] [journeys.db]   (default 3000, in memory;
+// with a SQLite file the journeys, armed deadlines and pending offers survive a restart; Ctrl-C stops it)
 //
 // Routes (JSON in and out):
 //   GET  /products/:id                   a product page view
@@ -52,10 +53,11 @@ function session(req) {
 /**
  * Creates the shop: an HTTP server (not listening yet) and its tracker.
  *
- * @param {{ map?: string }} [options] the journey map file (default: examples/maps/shop.json)
+ * @param {{ map?: string, db?: string }} [options] the journey map file (default:
+ *   examples/maps/shop.json) and the SQLite file to keep journeys in (default: memory)
  */
 export function createShop(options = {}) {
-  const tracker = new Tracker(MapDocument.load(options.map ?? SHOP_MAP));
+  const tracker = new Tracker(MapDocument.load(options.map ?? SHOP_MAP), options.db ? { path: options.db } : {});
   /** Callback offers for the callback desk, by action id. */
   const offers = new Map();
 
@@ -118,12 +120,13 @@ export function createShop(options = {}) {
 // Run directly: listen, drive waypoint deadlines from the wall clock, stop on Ctrl-C.
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const port = Number(process.argv[2] ?? 3000);
-  const { server, tracker } = createShop();
+  const { server, tracker } = createShop({ db: process.argv[3] });
   tracker.startClock(1000, (err) => console.error(`clock: ${err.code}: ${err.message}`));
   server.listen(port, () => console.log(`shop listening on http://localhost:${port}`));
   const stop = () => {
     server.close();
-    tracker.close(); // stops the clock and releases the store
+    // stops the clock; the Promise settles once the store is flushed and its file released
+    tracker.close().catch((err) => console.error(`close: ${err.code}: ${err.message}`));
   };
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);

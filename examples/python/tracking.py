@@ -8,21 +8,24 @@ the waypoints they reach or miss with callbacks, and read customer context.
 3. A visitor lingers on a product page: the ``waiting_on_product`` deadline is missed
    (in event time, with ``advance``) and a chat is offered.
 4. The outbox: every action waits there until the host acknowledges it.
+   The journeys are kept in a SQLite file: reopened, they are still there; the store is
+   exported as JSON Lines, a customer is forgotten, and the stored journeys analysed.
 5. Live: the same deadline, shortened to one second, missed in real time while the
    tracker's wall clock runs.
 
-Run: python examples/python/tracking.py
+Run: python examples/python/tracking.py [directory for the SQLite file]
 """
 
 from __future__ import annotations
 
 import sys
+import tempfile
 import threading
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
-from journey_core import MapDocument, Tracker
+from journey_core import Analysis, MapDocument, Tracker
 from journey_core.types import Action, Event
 
 SHOP = Path(__file__).resolve().parents[1] / "maps" / "shop.json"
@@ -55,7 +58,10 @@ def on_action(action: Action) -> None:
 
 def main() -> int:
     doc = MapDocument.load(SHOP)
-    with Tracker(doc) as tracker:
+    workdir = Path(sys.argv[1]) if len(sys.argv) > 1 else Path(tempfile.mkdtemp(prefix="journey-core-"))
+    db = workdir / "journeys.sqlite"
+    db.unlink(missing_ok=True)
+    with Tracker(doc, path=db) as tracker:
         tracker.subscribe(on_action)
 
         print("1. An anonymous cart, revived")
@@ -83,6 +89,17 @@ def main() -> int:
         for action in pending:
             tracker.ack(action["id"])  # executed by the host
         print(f"  after acknowledging: {len(tracker.pending_actions())} pending")
+
+    print("   The SQLite file, reopened")
+    with Tracker(doc, path=db) as reopened:
+        journey = reopened.journey("phone:+34600000001")
+        print(f"  {len(journey)} events of the caller survived: {', '.join(e['event'] for e in journey)}")
+        stats = reopened.export_jsonl(workdir / "journeys.jsonl")
+        print(f"  exported {stats['events']} events of {stats['profiles']} profiles as JSON Lines")
+        analysis = Analysis.from_tracker(reopened)
+        print(f"  analysed: {len(analysis)} journeys, reach of consideration {analysis.reach().phases[1]['journeys']}")
+        forgotten = reopened.forget("session:w")
+        print(f"  forgotten: {forgotten['events'] if forgotten else 0} events of session:w")
 
     print("5. Live: a deadline missed in real time")
     data: dict[str, Any] = doc.to_dict()

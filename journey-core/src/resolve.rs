@@ -15,7 +15,7 @@ use crate::vocabulary::{Channel, Department};
 #[derive(Debug, Clone)]
 pub struct Resolver {
     map: JourneyMap,
-    by_event: FxHashMap<String, u32>,
+    by_event: FxHashMap<Arc<str>, u32>,
     phase_of: Vec<u32>,
     touchpoint_ids: Vec<Arc<str>>,
     phase_ids: Vec<Arc<str>>,
@@ -39,7 +39,7 @@ impl Resolver {
         for (i, tp) in map.touchpoints.iter().enumerate() {
             phase_of.push(map.phase_index(&tp.phase).map_or(u32::MAX, |p| p as u32));
             for e in &tp.events {
-                by_event.entry(e.clone()).or_insert(i as u32);
+                by_event.entry(Arc::from(e.as_str())).or_insert(i as u32);
             }
         }
         Resolver {
@@ -58,12 +58,19 @@ impl Resolver {
 
     /// Resolves a raw event name.
     pub fn resolve(&self, event_name: &str) -> Resolved {
-        match self.by_event.get(event_name) {
-            Some(&tp) => {
+        self.resolve_shared(event_name).0
+    }
+
+    /// Resolves a raw event name, also returning the map's shared copy of the name when
+    /// the map lists it (so what keeps the name, such as an action's explanation, need not
+    /// allocate its own); `None` for an off-map name.
+    pub fn resolve_shared(&self, event_name: &str) -> (Resolved, Option<&Arc<str>>) {
+        match self.by_event.get_key_value(event_name) {
+            Some((name, &tp)) => {
                 let phase = self.phase_of[tp as usize];
-                Resolved { touchpoint: Some(tp), phase: (phase != u32::MAX).then_some(phase) }
+                (Resolved { touchpoint: Some(tp), phase: (phase != u32::MAX).then_some(phase) }, Some(name))
             }
-            None => Resolved::default(),
+            None => (Resolved::default(), None),
         }
     }
 

@@ -201,6 +201,41 @@ struct Armable {
     exit: Option<Compiled>,
 }
 
+/// An event's raw name, with the map's shared copy of it when the map lists it.
+struct Name<'a> {
+    text: &'a str,
+    shared: Option<&'a Arc<str>>,
+}
+
+impl Name<'_> {
+    /// The name as an `Arc`: the map's copy, else a new one (off-map events).
+    fn shared(&self) -> Arc<str> {
+        self.shared.cloned().unwrap_or_else(|| Arc::from(self.text))
+    }
+}
+
+/// What a write closure consumes: moved in on the first run; on a rerun (by a store that
+/// retries transactions, see [`Store::reruns_writes`]) a copy of the spare kept for it, so
+/// a store that never reruns pays for no copy.
+struct WriteInput<T> {
+    first: Option<T>,
+    spare: Option<T>,
+}
+
+impl<T: Clone> WriteInput<T> {
+    fn new(store: &dyn Store, value: T) -> Self {
+        let spare = store.reruns_writes().then(|| value.clone());
+        WriteInput { first: Some(value), spare }
+    }
+
+    fn take(&mut self) -> Result<T> {
+        match self.first.take() {
+            Some(value) => Ok(value),
+            None => self.spare.clone().ok_or_else(|| Error::Storage { message: "the store ran a write twice, yet says it never reruns writes".into(), source: None }),
+        }
+    }
+}
+
 /// Called with each action after it is committed.
 pub type Subscriber = Arc<dyn Fn(&ActionRecord) + Send + Sync>;
 
@@ -333,8 +368,9 @@ impl Tracker {
         self.open()?;
         let mut result = None;
         // A store may run the closure again after a rollback (a retried transaction).
+        let mut event = WriteInput::new(&*self.store, event);
         self.store.write(&mut |tx| {
-            result = Some(self.track_in(tx, event.clone())?);
+            result = Some(self.track_in(tx, event.take()?)?);
             Ok(())
         })?;
         let result = result.expect("the write ran");
@@ -354,10 +390,13 @@ impl Tracker {
         let mut results = Vec::with_capacity(events.len());
         // A store may run the closure again after a rollback (a retried transaction): each
         // run starts from the whole batch and empty results.
+        let mut events = WriteInput::new(&*self.store, events);
         self.store.write(&mut |tx| {
             results.clear();
-            for event in &events {
-                results.push(self.track_in(tx, event.clone())?);
+            let batch = events.take()?;
+            tx.prefetch(&mut batch.iter().flat_map(|e| e.keys.iter()))?;
+            for event in batch {
+                results.push(self.track_in(tx, event)?);
             }
             Ok(())
         })?;
@@ -370,7 +409,7 @@ impl Tracker {
         self.fire_due(tx, event.ts, &mut actions)?;
         let seq = tx.next_seq()?;
         let profile = stitch::resolve(tx, &self.config.identity, &self.config.limits, &event.keys, Origin { ts: event.ts, event_seq: Some(seq) })?;
-        let resolved = self.resolver.resolve(&event.name);
+        let (resolved, shared_name) = self.resolver.resolve_shared(&event.name);
         let mut state = tx.profile(profile)?.ok_or_else(|| Error::Storage { message: format!("profile {profile} vanished"), source: None })?;
         state.add((event.ts, seq), resolved.phase, event.emotion());
         tx.put_profile(&state)?;
@@ -384,7 +423,8 @@ impl Tracker {
                 level: state.level,
                 properties: &event.properties,
             };
-            self.run_waypoints(tx, profile, &subject, event.ts, seq, &mut actions)?;
+            let name = Name { text: &event.name, shared: shared_name };
+            self.run_waypoints(tx, profile, &subject, &name, event.ts, seq, &mut actions)?;
         }
         tx.append_event(TrackedEvent { seq, profile, event })?;
         Ok(Tracked {
@@ -396,7 +436,17 @@ impl Tracker {
         })
     }
 
-    fn run_waypoints(&self, tx: &mut dyn Tx, profile: ProfileId, subject: &Subject<'_>, ts: Micros, seq: u64, out: &mut Vec<ActionRecord>) -> Result<()> {
+    #[allow(clippy::too_many_arguments)]
+    fn run_waypoints(
+        &self,
+        tx: &mut dyn Tx,
+        profile: ProfileId,
+        subject: &Subject<'_>,
+        name: &Name<'_>,
+        ts: Micros,
+        seq: u64,
+        out: &mut Vec<ActionRecord>,
+    ) -> Result<()> {
         let candidates = &self.candidates[subject.touchpoint.unwrap_or(self.candidates.len() - 1)];
         let armed = tx.deadlines_of(profile)?;
         for (w, &candidate) in self.waypoints.iter().zip(candidates) {
@@ -407,7 +457,7 @@ impl Tracker {
             let def = &w.def;
             let Some(within) = def.within else {
                 if w.condition.matches(subject) && self.cap_allows(tx, profile, def, ts)? {
-                    let why = Explanation { event_seq: seq, event: Arc::from(subject.name), condition: w.shown_condition.clone(), deadline: None };
+                    let why = Explanation { event_seq: seq, event: name.shared(), condition: w.shown_condition.clone(), deadline: None };
                     self.fire(tx, w, Outcome::Reached, profile, ts, why, out)?;
                 }
                 continue;
@@ -419,7 +469,7 @@ impl Tracker {
                     armed_at: ts,
                     due: ts.saturating_add(within.as_micros()),
                     trigger_seq: seq,
-                    trigger_event: Arc::from(subject.name),
+                    trigger_event: name.shared(),
                 })
             };
             let triggered = || w.trigger.as_ref().is_some_and(|t| t.matches(subject));
@@ -432,7 +482,7 @@ impl Tracker {
                         if self.cap_allows(tx, profile, def, ts)? {
                             let why = Explanation {
                                 event_seq: seq,
-                                event: Arc::from(subject.name),
+                                event: name.shared(),
                                 condition: w.shown_condition.clone(),
                                 deadline: Some((d.armed_at, d.due)),
                             };
@@ -468,13 +518,9 @@ impl Tracker {
             Outcome::Reached => (&def.on_reached, &w.payloads.0),
             Outcome::Missed => (&def.on_missed, &w.payloads.1),
         };
-        let tag = match outcome {
-            Outcome::Reached => "reached",
-            Outcome::Missed => "missed",
-        };
         for (i, action) in actions.iter().enumerate() {
             let record = ActionRecord {
-                id: format!("{}-{}-{tag}-{i}", why.event_seq, def.id),
+                id: crate::outbox::action_id(why.event_seq, &def.id, outcome, i),
                 profile,
                 waypoint: w.id.clone(),
                 outcome,
@@ -493,7 +539,7 @@ impl Tracker {
         self.clock.fetch_max(now, Ordering::Relaxed);
         while let Some(d) = tx.next_due(now)? {
             tx.delete_deadline(d.profile, &d.waypoint)?;
-            let Some(w) = self.waypoints.iter().find(|w| w.id == d.waypoint) else { continue };
+            let Some(w) = self.waypoints.iter().find(|w| Arc::ptr_eq(&w.id, &d.waypoint) || w.id == d.waypoint) else { continue };
             if self.cap_allows(tx, d.profile, &w.def, d.due)? {
                 let why = Explanation {
                     event_seq: d.trigger_seq,
@@ -945,5 +991,53 @@ impl Tracker {
             Ok(())
         })?;
         Ok(deleted)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A memory store that runs every write twice, rolling the first run back (as the
+    /// PostgreSQL store does when it retries a transaction).
+    struct Rerunning(MemoryStore);
+
+    impl Store for Rerunning {
+        fn write(&self, f: &mut dyn FnMut(&mut dyn Tx) -> Result<()>) -> Result<()> {
+            let first = self.0.write(&mut |tx| {
+                f(tx)?;
+                Err(Error::Conflict { message: "retry".into() })
+            });
+            assert!(matches!(first, Err(Error::Conflict { .. })), "{first:?}");
+            self.0.write(f)
+        }
+
+        fn read(&self, f: &mut dyn FnMut(&dyn Tx) -> Result<()>) -> Result<()> {
+            self.0.read(f)
+        }
+    }
+
+    #[test]
+    fn a_rerun_write_tracks_the_same_events_as_one_run() {
+        let doc = MapDocument::load(concat!(env!("CARGO_MANIFEST_DIR"), "/../examples/maps/shop.json")).unwrap();
+        let once = Tracker::new(&doc, TrackerConfig::default()).unwrap();
+        assert!(!once.store().reruns_writes());
+        let twice = Tracker::with_store(&doc, TrackerConfig::default(), Arc::new(Rerunning(MemoryStore::new()))).unwrap();
+        let key = |k: &str| IdentityKey::parse(k).unwrap();
+        let event = |ts: Micros, keys: &[&str], name: &str| {
+            keys[1..].iter().fold(Event::new(ts, key(keys[0]), name, "web"), |e, k| e.with_key(key(k)))
+        };
+        let single = event(1_000_000, &["session:a"], "add_to_cart");
+        let batch = vec![
+            event(2_000_000, &["session:b"], "remove_from_cart"),
+            event(3_000_000, &["session:a", "email:a@x.com"], "newsletter_signup"),
+            event(4_000_000, &["session:b", "email:a@x.com"], "product_view"),
+        ];
+        assert_eq!(twice.track(single.clone()).unwrap(), once.track(single).unwrap());
+        assert_eq!(twice.track_batch(batch.clone()).unwrap(), once.track_batch(batch).unwrap());
+        let later = 10_000_000_000;
+        assert_eq!(twice.advance(later).unwrap(), once.advance(later).unwrap());
+        assert_eq!(twice.journey(&key("email:a@x.com")).unwrap(), once.journey(&key("email:a@x.com")).unwrap());
+        assert_eq!(twice.journey(&key("session:a")).unwrap().len(), 4);
     }
 }

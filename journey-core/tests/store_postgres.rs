@@ -285,6 +285,84 @@ fn two_processes_end_as_one_tracker_fed_the_arrival_order() {
 }
 
 // ---------------------------------------------------------------------------------------
+// What a write reads ahead and keeps (a batch's keys in one query, keys, links, personas
+// and attributes cached across writes, buffered moves, deletions and links).
+
+/// Batch `n`: few customers, so merges chain inside one batch (a profile absorbed, then
+/// its survivor absorbed in turn), with shared devices (conflicts) and carts (deadlines).
+fn chained_batch(n: usize) -> Vec<Event> {
+    (0..24)
+        .map(|i| {
+            let x = n * 24 + i;
+            let name = ["product_view", "add_to_cart", "checkout_start", "account_login", "email_open", "remove_from_cart"][x % 6];
+            let mut e = ev(T0 + x as i64 * MIN / 3, &[&format!("session:s{}", (x * 5) % 17)], name, "web");
+            if x % 3 == 0 {
+                e = e.with_key(key(&format!("email:e{}@x.com", x % 5)));
+            }
+            if x % 4 == 0 {
+                e = e.with_key(key(&format!("session:s{}", (x * 7 + 3) % 17)));
+            }
+            if x % 7 == 0 {
+                e = e.with_key(key(&format!("device:d{}", x % 3))).with_key(key(&format!("customer:{:07}", x % 4)));
+            }
+            e
+        })
+        .collect()
+}
+
+/// Both trackers do the same; their answers must agree.
+fn both<T: std::fmt::Debug>(pg: &Tracker, memory: &Tracker, f: impl Fn(&Tracker) -> journey_core::Result<T>) {
+    let (a, b) = (format!("{:?}", f(pg)), format!("{:?}", f(memory)));
+    assert_eq!(a, b, "PostgreSQL and memory disagree");
+}
+
+#[test]
+fn cached_writes_of_two_instances_match_one_memory_tracker() {
+    let Some(url) = url() else { return };
+    let schema = Schema::new(&url, "cache");
+    let stores = [Arc::new(schema.open()), Arc::new(schema.open())];
+    let pg = [tracker_on(stores[0].clone()), tracker_on(stores[1].clone())];
+    let memory_store = Arc::new(MemoryStore::new());
+    let memory = tracker_on(memory_store.clone());
+    // Runs of one instance (its caches carried from write to write) and switches (caches
+    // dropped because the other one wrote).
+    let turns = [0, 0, 0, 1, 0, 1, 1, 1, 0, 0, 1, 0, 0, 0, 1, 1];
+    let mut merged = 0;
+    for (n, &who) in turns.iter().enumerate() {
+        let t = &pg[who];
+        let (a, b) = (t.track_batch(chained_batch(n)).unwrap(), memory.track_batch(chained_batch(n)).unwrap());
+        assert_eq!(a, b, "batch {n} (instance {who}) tracked differently");
+        merged += a.len();
+        let k = key(&format!("session:s{}", n % 17));
+        match n % 4 {
+            0 => {
+                both(t, &memory, |t| t.assign_persona(&k, Some(&format!("p{n}"))));
+                both(t, &memory, |t| t.set_attributes(&k, json!({ "tier": n }).as_object().unwrap().clone()));
+            }
+            1 => {
+                // Unlink the first link still in effect of a key, as the memory tracker sees it.
+                let log = memory.link_log(&k).unwrap();
+                if let Some(l) = log.iter().rev().find(|l| matches!(l.outcome, LinkOutcome::Joined | LinkOutcome::Merged) && l.a != l.b) {
+                    both(t, &memory, |t| t.unlink(&l.a, &l.b, T0 + (n as i64 + 1) * 8 * MIN));
+                }
+            }
+            2 => both(t, &memory, |t| t.forget(&key(&format!("email:e{}@x.com", n % 5)))),
+            _ => both(t, &memory, |t| t.advance(T0 + (n as i64 + 1) * 8 * MIN + 3 * 3_600_000_000)),
+        }
+        // The other instance reads the same.
+        both(&pg[1 - who], &memory, |t| t.context(&k));
+        both(&pg[1 - who], &memory, |t| t.link_log(&k));
+    }
+    assert_eq!(merged, turns.len() * 24);
+    let shared = outcome(&*stores[0]);
+    assert!(shared.links.iter().filter(|l| l.outcome == LinkOutcome::Merged).count() >= 5, "the test chains merges");
+    assert!(shared.links.iter().any(|l| l.outcome == LinkOutcome::Removed), "the test unlinks");
+    assert!(!shared.conflicts.is_empty(), "the test makes conflicts");
+    assert_eq!(shared, outcome(&*memory_store));
+    assert_eq!(snapshot(&*stores[1]), snapshot(&*memory_store), "the whole stores differ");
+}
+
+// ---------------------------------------------------------------------------------------
 // Deadlines claimed once.
 
 #[test]

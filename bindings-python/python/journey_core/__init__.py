@@ -19,18 +19,33 @@ identity keys, waypoints fired as actions, customer context out::
                    "event": "add_to_cart", "channel": "web"})
     tracker.context("session:s1")       # phase, recent events, interests, emotion...
 
+and checks the journeys customers actually took against it, from pandas, polars, pyarrow,
+Parquet or CSV, with every measure's result convertible to a data frame::
+
+    analysis = journey_core.Analysis.from_arrow(doc, events_df, mapping={"ts": "time"})
+    analysis.funnel(["product_view", "add_to_cart", "order_confirmed"]).to_pandas()
+    print(analysis.report())            # reach, funnel, gray areas, hypothesis report
+
+Plots (plotly, optional) are in :mod:`journey_core.plot`.
+
 The work is done by the compiled module ``journey_core._native``; this package
 re-exports it. The shapes of events and results are described, for type checkers, in
 :mod:`journey_core.types`.
 """
 
 from journey_core._native import (
+    Analysis,
+    AnalysisResult,
     MapDocument,
+    PartialResults,
+    Partials,
     Phase,
     Problem,
+    Table,
     Tracker,
     __version__,
     backtest,
+    from_bench_design,
     map_schema,
     normalize_emotion,
     preset_phases,
@@ -52,6 +67,8 @@ from journey_core.exceptions import (
 )
 
 __all__ = [
+    "Analysis",
+    "AnalysisResult",
     "BadEventError",
     "ClosedError",
     "ConflictError",
@@ -63,13 +80,17 @@ __all__ = [
     "MapDocument",
     "NotFoundError",
     "ParseError",
+    "PartialResults",
+    "Partials",
     "Phase",
     "Problem",
     "StorageError",
+    "Table",
     "Tracker",
     "ValidationError",
     "__version__",
     "backtest",
+    "from_bench_design",
     "map_schema",
     "normalize_emotion",
     "preset_phases",

@@ -5,11 +5,15 @@ The compiled core of the ``journey_core`` package: import from ``journey_core``.
 
 import os
 from collections.abc import Callable, Iterable, Sequence
-from datetime import datetime
-from typing import Any, ClassVar, Unpack, final
+from datetime import datetime, timedelta
+from typing import Any, ClassVar, Literal, Unpack, final
 
 from journey_core.types import (
     Action,
+    ColumnMapping,
+    ExportStats,
+    Forgotten,
+    IdentityLink,
     Conflict,
     Context,
     Event,
@@ -25,6 +29,8 @@ from journey_core.types import (
 )
 
 __all__ = [
+    "Analysis",
+    "AnalysisResult",
     "BadEventError",
     "ClosedError",
     "ConflictError",
@@ -36,13 +42,17 @@ __all__ = [
     "MapDocument",
     "NotFoundError",
     "ParseError",
+    "PartialResults",
+    "Partials",
     "Phase",
     "Problem",
     "StorageError",
+    "Table",
     "Tracker",
     "ValidationError",
     "__version__",
     "backtest",
+    "from_bench_design",
     "map_schema",
     "normalize_emotion",
     "preset_phases",
@@ -261,13 +271,24 @@ class Tracker:
     firing the deadlines that fell due before it; :meth:`advance` (or :meth:`start_clock`,
     from the wall clock) does the same without an event.
 
-    The tracker keeps its journeys in memory, for its lifetime. It can be shared between
-    threads; the interpreter is released while the core works. Close it with
-    :meth:`close` (or use it as a context manager): every later call raises
+    The tracker keeps its journeys in memory, for its lifetime, or with ``path`` in a
+    SQLite file (WAL; an acknowledged event or batch survives the process being killed;
+    one writing tracker per file). It can be shared between threads; the interpreter is
+    released while the core works. Close it with :meth:`close` (or use it as a context
+    manager): the file is brought up to date and released, and every later call raises
     :class:`ClosedError`.
 
     Args:
         doc: The map document; it is validated first.
+        path: A SQLite file to keep the journeys in (created if missing, migrated on
+            open); in memory when ``None``.
+        durability: ``process`` (a commit survives the process being killed) or ``os``
+            (also an OS crash or power cut: the log is synced on every commit).
+        key_secret: Store identity values only as keyed hashes (HMAC-SHA-256 with this
+            secret, ``bytes``); lookups by raw key still work.
+        hash_kinds: Hash only these key kinds (e.g. ``["email", "phone"]``); every kind
+            when ``None``.
+        read_only: Open the file for reading only, beside a writer.
         map: The id of the map to track against; the document's first map when ``None``.
         recent_events: How many recent events customer context returns.
         interest_properties: Event properties whose values count as interests in
@@ -286,6 +307,11 @@ class Tracker:
 
     Raises:
         ValidationError: The document has problems, or is larger than ``limits`` allow.
+        StorageError: The file cannot be opened as a store (another tracker writes it,
+            it is not a journey-core database, or it is of a newer version).
+        JourneyIOError: The file cannot be opened.
+        ValueError: ``durability`` is unknown, or ``key_secret`` / ``read_only`` without
+            ``path``.
         NotFoundError: No map has the id ``map``.
         ParseError: ``identity`` or ``limits`` is malformed; ``path`` names the bad
             element, e.g. ``identity.levels.email`` or ``limits.batch_size``.
@@ -295,12 +321,76 @@ class Tracker:
         cls,
         doc: MapDocument,
         *,
+        path: str | os.PathLike[str] | None = None,
+        durability: Literal["process", "os"] = "process",
+        key_secret: bytes | None = None,
+        hash_kinds: Sequence[str] | None = None,
+        read_only: bool = False,
         map: str | None = None,
         recent_events: int = 20,
         interest_properties: Sequence[str] | None = None,
         identity: IdentityRules | None = None,
         limits: Limits | None = None,
     ) -> Tracker: ...
+    def forget(self, key: str) -> Forgotten | None:
+        """The right to be forgotten: removes the profile of ``key`` with its events, keys,
+        links, conflicts, deadlines, caps, persona, attributes and pending actions, and
+        removes its keys from events of other profiles, in one transaction.
+
+        Returns:
+            What was removed (``profile``, ``keys``, ``events``, ``scrubbed``), or ``None``
+            for a key never seen.
+
+        Raises:
+            ParseError: ``key`` is not of the form ``kind:value``.
+            StorageError: The store failed (nothing was removed).
+            ClosedError: The tracker is closed.
+        """
+
+    def delete_before(self, before: int | datetime) -> int:
+        """Retention: deletes every event older than ``before`` (event time), in one
+        transaction. Profile summaries, keys and links stay.
+
+        Returns:
+            How many events were deleted.
+
+        Raises:
+            ValueError: ``before`` is a naive ``datetime``.
+            StorageError: The store failed (nothing was deleted).
+            ClosedError: The tracker is closed.
+        """
+
+    def export_jsonl(self, path: str | os.PathLike[str]) -> ExportStats:
+        """Writes the whole store as JSON Lines (profiles, keys, events in journey order,
+        links, conflicts, deadlines, pending actions).
+
+        Returns:
+            How many records of each kind were written.
+
+        Raises:
+            JourneyIOError: The file cannot be written.
+            ClosedError: The tracker is closed.
+        """
+
+    def import_jsonl(self, path: str | os.PathLike[str]) -> ExportStats:
+        """Reads a JSON Lines export into this tracker's store, which must be empty, in one
+        transaction. Open a new tracker on the store afterwards to see the imported state.
+
+        Returns:
+            How many records of each kind were read.
+
+        Raises:
+            JourneyIOError: The file cannot be read.
+            ParseError: A line is malformed.
+            ConflictError: The store is not empty.
+            StorageError: The store failed (nothing was imported).
+            ClosedError: The tracker is closed.
+        """
+
+    @property
+    def path(self) -> str | None:
+        """The SQLite file, or ``None`` for a tracker in memory."""
+
     def track(self, event: Event) -> Tracked:
         """Tracks one event.
 
@@ -862,3 +952,489 @@ class InternalError(JourneyError):
     """
 
     message: str
+
+def from_bench_design(text: str) -> MapDocument:
+    """Reads a design in the benchmark kit's format (``design.json``) as a map document.
+
+    Raises:
+        ParseError: The text is not a valid design.
+    """
+
+@final
+class Table:
+    """One table of an analytics result: named, typed columns (integers, floats, text,
+    booleans, timestamps in UTC, durations) and metadata (``options``: the JSON of the
+    options the result was computed with).
+
+    It converts in one call, without copying row by row: :meth:`to_arrow` (a
+    ``pyarrow.Table``), :meth:`to_pandas`, :meth:`to_polars`; any library that reads the
+    Arrow PyCapsule interface takes it directly (``pyarrow.table(t)``,
+    ``polars.DataFrame(t)``, ``duckdb``...). In Jupyter it shows as an HTML table.
+    """
+
+    @property
+    def name(self) -> str:
+        """The table's name, e.g. ``funnel_steps``."""
+
+    @property
+    def column_names(self) -> list[str]:
+        """The column names, in order."""
+
+    @property
+    def num_rows(self) -> int:
+        """The number of rows."""
+
+    @property
+    def metadata(self) -> dict[str, str]:
+        """The metadata: ``options`` (JSON text) and any other entries."""
+
+    def to_arrow(self) -> Any:
+        """The table as a ``pyarrow.Table`` (needs pyarrow): timestamps are
+        ``timestamp[us, tz=UTC]``, durations ``duration[us]``.
+
+        Raises:
+            ImportError: pyarrow is not installed.
+        """
+
+    def to_pandas(self) -> Any:
+        """The table as a ``pandas.DataFrame`` (needs pandas and pyarrow): timestamps are
+        ``datetime64[us, UTC]``, durations ``timedelta64[us]``.
+
+        Raises:
+            ImportError: pandas or pyarrow is not installed.
+        """
+
+    def to_polars(self) -> Any:
+        """The table as a ``polars.DataFrame`` (needs polars, not pyarrow): timestamps are
+        ``Datetime("us", "UTC")``, durations ``Duration("us")``.
+
+        Raises:
+            ImportError: polars is not installed.
+        """
+
+    def __arrow_c_schema__(self) -> object:
+        """The Arrow schema, as a PyCapsule (the Arrow PyCapsule interface)."""
+
+    def __arrow_c_stream__(self, requested_schema: object | None = None) -> object:
+        """The table as an Arrow C stream, in a PyCapsule (the Arrow PyCapsule interface)."""
+
+    def __len__(self) -> int:
+        """The number of rows."""
+
+    def _repr_html_(self) -> str:
+        """An HTML table of the first 50 rows, for Jupyter."""
+
+    def to_text(self, max_rows: int | None = None) -> str:
+        """The table as aligned text.
+
+        Args:
+            max_rows: The most rows shown; all when ``None``.
+        """
+
+@final
+class AnalysisResult:
+    """The result of a measure: its fields as attributes (``funnel.converted``,
+    ``funnel.steps``...; nested values are plain dicts and lists, times ``int``
+    microseconds), its tables, and conversions of its main table.
+
+    Every result carries the options it was computed with (``result.options``).
+    """
+
+    @property
+    def kind(self) -> str:
+        """What measure this is: ``funnel``, ``reach``, ``emotion``..."""
+
+    def to_dict(self) -> dict[str, Any]:
+        """The result's fields, as a dict."""
+
+    def to_json(self) -> str:
+        """The result as canonical JSON text (sorted keys, the benchmark kit's format)."""
+
+    @property
+    def tables(self) -> dict[str, Table]:
+        """Every table of the result, by name, in order; the first is the main one."""
+
+    @property
+    def table(self) -> Table:
+        """The main table.
+
+        Raises:
+            AttributeError: The result has no table.
+        """
+
+    def to_arrow(self) -> Any:
+        """The main table as a ``pyarrow.Table`` (see :meth:`Table.to_arrow`)."""
+
+    def to_pandas(self) -> Any:
+        """The main table as a ``pandas.DataFrame`` (see :meth:`Table.to_pandas`)."""
+
+    def to_polars(self) -> Any:
+        """The main table as a ``polars.DataFrame`` (see :meth:`Table.to_polars`)."""
+
+    def __getattr__(self, name: str) -> Any:
+        """A field of the result (``result.steps``, ``result.options``...)."""
+
+    def __dir__(self) -> list[str]:
+        """The field names, with the methods."""
+
+    def _repr_html_(self) -> str:
+        """The tables as HTML, for Jupyter."""
+
+_Duration = int | timedelta
+_Steps = Sequence[str | Sequence[str]]
+_Level = Literal["event", "touchpoint", "phase"]
+
+@final
+class Analysis:
+    """Journeys checked against a map: events stitched into one journey per customer, every
+    measure of journey analytics a method. Build one with :meth:`from_arrow` (pandas,
+    polars, pyarrow...), :meth:`from_parquet`, :meth:`from_csv`, :meth:`from_tracker` or
+    :meth:`from_events`.
+
+    Every measure returns an :class:`AnalysisResult`: its fields as attributes, its tables
+    as :class:`Table` s (``to_pandas()``, ``to_polars()``, ``to_arrow()``). The interpreter
+    is released while a measure runs; an ``Analysis`` can be used from several threads.
+
+    The options shared by the constructors:
+
+    Args:
+        map: The id of the map to check journeys against; the document's first when ``None``.
+        identity: Identity rules as for :class:`Tracker` (levels and limits); the
+            tracker's defaults when ``None``.
+        identity_limits: ``False`` applies every identity link, ignoring limits (the
+            benchmark's stitching).
+        properties: The event properties kept for breakdowns; every other column when ``None``.
+    """
+
+    @staticmethod
+    def from_arrow(
+        doc: MapDocument,
+        events: Any,
+        *,
+        links: Any | None = None,
+        mapping: ColumnMapping | None = None,
+        map: str | None = None,
+        identity: IdentityRules | None = None,
+        identity_limits: bool = True,
+        properties: Sequence[str] | None = None,
+        progress: bool = False,
+    ) -> Analysis:
+        """An analysis of Arrow data: a pyarrow ``Table`` / ``RecordBatch`` /
+        ``RecordBatchReader``, a polars or pandas ``DataFrame``, or anything with
+        ``__arrow_c_stream__``. Read batch by batch through the Arrow C interface.
+
+        Args:
+            doc: The map document.
+            events: The events (default columns: ``ts``, ``seq``, ``customer_key`` or
+                ``key``, ``event``, ``channel``, ``department``, ``csat`` / ``nps`` /
+                ``rating``; every other column is an event property).
+            links: Identity links given apart from events (columns ``key_a``, ``key_b``,
+                ``ts``), as Arrow data.
+            mapping: Which column holds what (see :class:`journey_core.types.ColumnMapping`).
+            progress: Show a progress bar (tqdm, if installed).
+
+        Raises:
+            BadEventError: A column is missing or of the wrong type, or a value is bad;
+                ``field`` names the column.
+            ParseError: ``mapping`` is malformed (``path`` names the field).
+            TypeError: ``events`` is not Arrow data.
+            NotFoundError: No map has the id ``map``.
+            KeyboardInterrupt: Interrupted (Ctrl-C) while reading.
+        """
+
+    @staticmethod
+    def from_parquet(
+        doc: MapDocument,
+        events: str | os.PathLike[str],
+        *,
+        links: str | os.PathLike[str] | None = None,
+        mapping: ColumnMapping | None = None,
+        map: str | None = None,
+        identity: IdentityRules | None = None,
+        identity_limits: bool = True,
+        properties: Sequence[str] | None = None,
+    ) -> Analysis:
+        """An analysis of a Parquet file of events (the mapped columns are read, row groups in
+        parallel), and optionally one of links (``key_a``, ``key_b``, ``ts``).
+
+        Raises:
+            JourneyIOError: A file cannot be opened.
+            StorageError: A file is not valid Parquet.
+            BadEventError: A column is missing or of the wrong type, or a value is bad.
+        """
+
+    @staticmethod
+    def from_csv(
+        doc: MapDocument,
+        events: str | os.PathLike[str],
+        *,
+        links: str | os.PathLike[str] | None = None,
+        map: str | None = None,
+        identity: IdentityRules | None = None,
+        identity_limits: bool = True,
+        properties: Sequence[str] | None = None,
+    ) -> Analysis:
+        """An analysis of a CSV file of events (the default column names; several keys in one
+        field separated by ``|``; every other column an event property, as text), and
+        optionally one of links (``key_a``, ``key_b``, ``ts``).
+
+        Raises:
+            JourneyIOError: A file cannot be read.
+            ParseError: A line is malformed (``path`` is ``line N``).
+        """
+
+    @staticmethod
+    def from_tracker(tracker: Tracker, *, properties: Sequence[str] | None = None) -> Analysis:
+        """An analysis of everything a tracker's store holds, with the tracker's map and
+        identity rules.
+
+        Raises:
+            ClosedError: The tracker is closed.
+            StorageError: Reading the store failed.
+        """
+
+    @staticmethod
+    def from_events(
+        doc: MapDocument,
+        events: Iterable[Event],
+        *,
+        links: Sequence[IdentityLink] | None = None,
+        map: str | None = None,
+        identity: IdentityRules | None = None,
+        identity_limits: bool = True,
+        properties: Sequence[str] | None = None,
+    ) -> Analysis:
+        """An analysis of event dicts (as :meth:`Tracker.track` takes them), for small data.
+
+        Raises:
+            BadEventError: An event is malformed; ``index`` is its position.
+            ParseError: A link is malformed.
+        """
+
+    def __len__(self) -> int:
+        """The number of journeys (profiles with events)."""
+
+    @property
+    def num_events(self) -> int:
+        """The number of events."""
+
+    @property
+    def map_id(self) -> str:
+        """The id of the map journeys are checked against."""
+
+    @property
+    def properties(self) -> list[str]:
+        """The event properties kept (for ``funnel(steps, by="property:<name>")``)."""
+
+    def profile_of(self, key: str) -> str | None:
+        """The canonical key (the smallest) of a key's profile, or ``None`` for a key never seen."""
+
+    def assign_personas(self, assignments: dict[str, str]) -> None:
+        """Assigns personas to keys explicitly: a dict ``{key: persona_id}``."""
+
+    def set_attributes(self, attributes: dict[str, dict[str, Any]]) -> None:
+        """Gives keys attributes (merged): a dict ``{key: {name: value}}``.
+
+        Raises:
+            TypeError: ``attributes`` is not a dict of dicts of JSON-like values.
+        """
+
+    def stitch_summary(self) -> AnalysisResult:
+        """The stitch summary: keys, profiles, journeys, profiles without events, the largest
+        profile, conflicts."""
+
+    def reach(self) -> AnalysisResult:
+        """Phase reach: how many journeys reach each phase, and of the previous phase."""
+
+    def reach_by_persona(self) -> AnalysisResult:
+        """Phase reach per persona, each over its own journeys."""
+
+    def funnel(
+        self,
+        steps: _Steps,
+        *,
+        match: _Level = "event",
+        window: _Duration | None = ...,
+        now: int | datetime | None = None,
+        strict_order: bool = False,
+        exclusions: _Steps | None = None,
+        per_step_windows: Sequence[_Duration | None] | None = None,
+        histogram_edges: Sequence[_Duration] | None = None,
+        by: str | None = None,
+    ) -> AnalysisResult:
+        """A funnel: how many journeys pass each step in order, within a window (default
+        one week; ``None`` = unbounded). With ``by`` (``persona``, ``channel``,
+        ``first_touchpoint``, ``property:<name>``, ``attribute:<name>``), one funnel per
+        group (kind ``funnel_breakdown``).
+
+        Raises:
+            ParseError: The options are inconsistent (no step, more than 64, ...);
+                ``path`` names the option.
+            NotFoundError: A step names no touchpoint or phase (``match``).
+            ValueError: ``match`` is not a level, or ``by`` not a dimension.
+        """
+
+    def transitions(self, levels: Sequence[_Level] = ...) -> AnalysisResult:
+        """Transitions between consecutive names of journeys, at each level asked (default
+        all three: ``event``, ``touchpoint``, ``phase``)."""
+
+    def paths(self, *, level: _Level = "event", k: int = 8, top: int = 20, separator: str = ">") -> AnalysisResult:
+        """The most frequent paths (consecutive duplicates collapsed, cut to ``k``)."""
+
+    def emotion(self, *, min_count: int = 30) -> AnalysisResult:
+        """Measured emotion against the planned emotion, per touchpoint, phase and journey."""
+
+    def emotion_by_persona(self, *, min_count: int = 30) -> AnalysisResult:
+        """:meth:`emotion` per persona, each over its own journeys."""
+
+    def gray_areas(self, *, emotion_window: int = 3) -> AnalysisResult:
+        """Gray areas: department handoffs and channel switches."""
+
+    def conformance(self) -> AnalysisResult:
+        """Conformance to the map: phase order kept, skips, regressions, off-map events."""
+
+    def key_moments(self, *, outcome: str | None = None, min_count: int = 30) -> AnalysisResult:
+        """Key moments: touchpoints where a negative rating changes the chance of the outcome
+        (``touchpoint:<id>`` or ``phase:<id>``; the map's last phase when ``None``).
+
+        Raises:
+            NotFoundError: The outcome names no touchpoint or phase of the map.
+        """
+
+    def hypotheses(self, **thresholds: float | int | str | None) -> AnalysisResult:
+        """The hypothesis report: every assumption of the map with a verdict; ``str()`` of
+        the result is the report as text.
+
+        Raises:
+            TypeError: An unknown threshold, or a value of the wrong type.
+        """
+
+    def report(
+        self,
+        *,
+        funnel: _Steps | None = None,
+        gray_areas_top: int = 5,
+        gray_areas_min_occurrences: int = 30,
+        **thresholds: float | int | str | None,
+    ) -> AnalysisResult:
+        """The short report: stitching, reach, a funnel, the top gray areas and the
+        hypothesis report; ``str()`` of the result is the report as text."""
+
+    def partials(self, measures: dict[str, Any] | str) -> Partials:
+        """The partial state of ``measures`` over this analysis' journeys, to merge with
+        the states of other parts of the data (:class:`Partials`). This data must hold
+        whole journeys: every event of a profile (on Spark: the profile as the key column,
+        see ``journey_core.spark``).
+
+        Args:
+            measures: The measures and their options, as a dict (or its JSON text):
+                ``reach``, ``reach_by_persona``, ``conformance``, ``stitch`` (booleans);
+                ``funnels`` (a list of ``{"steps": [["view"], ["buy"]], "window_us": ...,
+                "now_us": ..., "match_on": "event"}``), ``funnel_breakdowns`` (a list of
+                ``{"funnel": {...}, "by": "channel"}``), ``transitions`` (a list of levels),
+                ``paths``, ``emotion``, ``emotion_by_persona``, ``gray_areas``,
+                ``key_moments``, ``hypotheses`` (dicts of options, ``{}`` for the
+                defaults); a field left out is not computed.
+
+        Raises:
+            ParseError: ``measures`` is malformed (``path`` names the field).
+        """
+
+    def results(self, measures: dict[str, Any] | str) -> PartialResults:
+        """The measures of ``measures`` (as for :meth:`partials`) in one pass over this
+        analysis: what merging and finishing the partial states of any split gives.
+
+        Raises:
+            ParseError: ``measures`` is malformed (``path`` names the field).
+        """
+
+    def journey_table(self) -> Table:
+        """One row per journey: profile, persona, events, times, duration, phases, off-map
+        events and per-journey emotion."""
+
+@final
+class Partials:
+    """A partial state of some measures over part of the journeys (whole journeys: every
+    event of a profile in the same part).
+
+    Compute one per part with :meth:`Analysis.partials`, ship it as bytes
+    (:meth:`to_bytes`, :meth:`from_bytes`), :meth:`merge` them in any order, then
+    :meth:`finish`: the results equal :meth:`Analysis.results` over all the data.
+    """
+
+    @staticmethod
+    def from_bytes(data: bytes) -> Partials:
+        """A state read from bytes written by :meth:`to_bytes` (a versioned format).
+
+        Raises:
+            ParseError: The bytes are not a partial state of this format version, or are
+                corrupt (``path`` names what is wrong).
+        """
+
+    def to_bytes(self) -> bytes:
+        """The state as bytes (magic, format version, checksum, payload)."""
+
+    def merge(self, other: Partials) -> None:
+        """Merges ``other`` into this state.
+
+        Raises:
+            ParseError: The states were computed over another map, with other analysis
+                options or other measures (``path`` says which); this state is unchanged.
+            ValueError: ``other`` is this state.
+        """
+
+    def finish(self) -> PartialResults:
+        """The finished measures.
+
+        Raises:
+            ParseError: The state does not fit its map (a corrupt payload).
+        """
+
+@final
+class PartialResults:
+    """The finished measures of a :class:`Partials`: each an :class:`AnalysisResult`
+    (``None`` when the measure was not asked for), the same as the :class:`Analysis`
+    methods give."""
+
+    @property
+    def reach(self) -> AnalysisResult | None:
+        """Phase reach."""
+    @property
+    def reach_by_persona(self) -> AnalysisResult | None:
+        """Phase reach per persona."""
+    @property
+    def funnels(self) -> list[AnalysisResult]:
+        """The funnels, in the order asked."""
+    @property
+    def funnel_breakdowns(self) -> list[AnalysisResult]:
+        """The funnel breakdowns, in the order asked."""
+    @property
+    def transitions(self) -> AnalysisResult | None:
+        """Transitions."""
+    @property
+    def paths(self) -> AnalysisResult | None:
+        """Top paths."""
+    @property
+    def emotion(self) -> AnalysisResult | None:
+        """Emotion."""
+    @property
+    def emotion_by_persona(self) -> AnalysisResult | None:
+        """Emotion per persona."""
+    @property
+    def gray_areas(self) -> AnalysisResult | None:
+        """Gray areas."""
+    @property
+    def conformance(self) -> AnalysisResult | None:
+        """Conformance."""
+    @property
+    def key_moments(self) -> AnalysisResult | None:
+        """Key moments."""
+    @property
+    def hypotheses(self) -> AnalysisResult | None:
+        """The hypothesis report."""
+    @property
+    def stitch(self) -> AnalysisResult | None:
+        """The stitch summary."""
+    def to_dict(self) -> dict[str, AnalysisResult]:
+        """Every measure that was computed, as ``{name: result}`` (funnels as ``funnel_0``,
+        ``funnel_1``..., breakdowns as ``funnel_breakdown_0``...)."""

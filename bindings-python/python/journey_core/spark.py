@@ -26,23 +26,28 @@ driver.
 
 from __future__ import annotations
 
+import importlib
+import json
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Sequence
+from typing import Any, Iterator, Sequence
 
-if TYPE_CHECKING:  # pragma: no cover - typing only
-    from pyspark.sql import DataFrame, SparkSession
+# PySpark is optional and ships no type information: its objects are typed as Any here.
+DataFrame = Any
+SparkSession = Any
 
-__all__ = ["StitchResult", "stitch", "attach_profiles"]
+__all__ = ["StitchResult", "stitch", "attach_profiles", "partials", "analyse", "local_session"]
+
+
+def _import(module: str) -> Any:
+    """Imports an optional module, saying which extra installs it."""
+    try:
+        return importlib.import_module(module)
+    except ImportError as e:  # pragma: no cover - depends on the environment
+        raise ImportError(f"journey_core.spark needs {module.split('.')[0]}: pip install 'journey-core[spark]'") from e
 
 
 def _functions() -> Any:
-    try:
-        from pyspark.sql import functions
-    except ImportError as e:  # pragma: no cover - depends on the environment
-        raise ImportError(
-            "journey_core.spark needs PySpark: pip install 'journey-core[spark]'"
-        ) from e
-    return functions
+    return _import("pyspark.sql.functions")
 
 
 @dataclass(frozen=True)
@@ -197,14 +202,123 @@ def attach_profiles(
     )
 
 
+def _partials_of_partition(doc_json: str, mapping: Any, measures_json: str) -> Any:
+    """The function each executor runs on one partition (``mapInArrow``): every batch of
+    the partition into one journey-core partial state, yielded as one row of bytes."""
+
+    def run(batches: Iterator[Any]) -> Iterator[Any]:
+        pa = _import("pyarrow")
+        from journey_core import Analysis, MapDocument
+
+        parts = [b for b in batches if b.num_rows > 0]
+        if not parts:
+            return
+        doc = MapDocument.from_json(doc_json)
+        analysis = Analysis.from_arrow(doc, pa.Table.from_batches(parts), mapping=mapping)
+        state = analysis.partials(measures_json)
+        yield pa.RecordBatch.from_pydict({"partial": [state.to_bytes()]}, schema=pa.schema([("partial", pa.binary())]))
+
+    return run
+
+
+def _merge_bytes(a: bytes, b: bytes) -> bytes:
+    from journey_core import Partials
+
+    merged = Partials.from_bytes(a)
+    merged.merge(Partials.from_bytes(b))
+    return bytes(merged.to_bytes())
+
+
+def partials(
+    doc: Any,
+    events: "DataFrame",
+    measures: dict[str, Any],
+    *,
+    stitched: StitchResult | None = None,
+    links: "DataFrame | None" = None,
+    mapping: dict[str, Any] | None = None,
+    partitions: int | None = None,
+) -> Any:
+    """The merged partial state of ``measures`` over ``events``, computed on the cluster.
+
+    Args:
+        doc: the :class:`journey_core.MapDocument`.
+        events: the events, columns as ``mapping`` names them (journey-core's default
+            names: ``ts``, ``seq``, ``customer_key``, ``event``, ``channel``,
+            ``department``, ``csat``).
+        measures: which measures, with their options, as journey-core's ``PartialOptions``
+            (a dict: ``{"reach": True, "funnels": [{"steps": [["view"], ["buy"]], ...}], ...}``;
+            see :func:`journey_core.Partials.from_arrow`).
+        stitched: the profiles of the keys (:func:`stitch`); computed from ``events`` and
+            ``links`` when not given.
+        links: identity links (``key_a``, ``key_b``), when ``stitched`` is not given.
+        mapping: journey-core's column mapping of ``events``.
+        partitions: how many partitions to split the journeys into (default: Spark's
+            ``spark.sql.shuffle.partitions``).
+
+    Returns:
+        a :class:`journey_core.Partials`: ``finish()`` gives the results.
+    """
+    F = _functions()
+    from journey_core import Partials
+
+    mapping = dict(mapping or {})
+    keys = mapping.get("keys", "customer_key")
+    if isinstance(keys, list) and len(keys) == 1:
+        keys = keys[0]
+    if not isinstance(keys, str):
+        raise ValueError(
+            "partials: mapping['keys'] must name one column of 'kind:value' keys on Spark "
+            f"(rows carrying several keys: stitch() them first and pass stitched=), not {keys!r}"
+        )
+    key_column = keys
+    ts_column = str(mapping.get("ts", "ts"))
+    seq_column = str(mapping.get("seq", "seq"))
+    if stitched is None:
+        stitched = stitch(events, links, key_columns=[key_column])
+    if seq_column not in events.columns:
+        # The arrival order must be global: number the rows before any shuffle.
+        events = events.withColumn(seq_column, F.monotonically_increasing_id())
+    mapping["seq"] = seq_column
+    mapping["keys"] = [key_column]
+    measures = json.loads(json.dumps(measures))
+    funnels = measures.get("funnels") or []
+    breakdowns = measures.get("funnel_breakdowns") or []
+    if any(f.get("now_us") is None for f in funnels) or any(b["funnel"].get("now_us") is None for b in breakdowns):
+        # `now` is the last ts of the whole data: one cheap aggregate instead of large states.
+        ts = F.col(ts_column)
+        if dict(events.dtypes).get(ts_column, "").startswith("timestamp"):
+            ts = F.unix_micros(ts)
+        now = events.agg(F.max(ts.cast("long"))).first()[0]
+        for f in funnels + [b["funnel"] for b in breakdowns]:
+            if f.get("now_us") is None:
+                f["now_us"] = int(now) if now is not None else None
+    # The profile replaces the key: journey-core then does no stitching of its own.
+    profiled = attach_profiles(events, stitched, key_column=key_column).drop(key_column).withColumnRenamed("profile", key_column)
+    n = partitions or int(events.sparkSession.conf.get("spark.sql.shuffle.partitions") or 200)
+    ordered = profiled.repartition(n, key_column).sortWithinPartitions(key_column, ts_column, seq_column)
+    run = _partials_of_partition(doc.to_json(), mapping, json.dumps(measures))
+    states = ordered.mapInArrow(run, "partial binary").rdd.map(lambda row: bytes(row.partial))
+    if states.isEmpty():
+        raise ValueError("partials: events is empty: there is nothing to analyse")
+    return Partials.from_bytes(states.treeReduce(_merge_bytes))
+
+
+def analyse(
+    doc: Any,
+    events: "DataFrame",
+    measures: dict[str, Any],
+    **kwargs: Any,
+) -> Any:
+    """:func:`partials`, finished: the same results as a local analysis of the same data
+    (``journey_core.Analysis``), measure by measure (``results.funnels[0]``, ``results.reach``...)."""
+    return partials(doc, events, measures, **kwargs).finish()
+
+
 def local_session(cores: int = 2, app_name: str = "journey-core") -> "SparkSession":
     """A local Spark session (``local[cores]``) with Arrow enabled, for notebooks and tests."""
-    try:
-        from pyspark.sql import SparkSession
-    except ImportError as e:  # pragma: no cover - depends on the environment
-        raise ImportError("journey_core.spark needs PySpark: pip install 'journey-core[spark]'") from e
     return (
-        SparkSession.builder.master(f"local[{cores}]")
+        _import("pyspark.sql").SparkSession.builder.master(f"local[{cores}]")
         .appName(app_name)
         .config("spark.sql.shuffle.partitions", str(max(2, cores * 2)))
         .config("spark.sql.execution.arrow.pyspark.enabled", "true")

@@ -17,15 +17,20 @@ from typing import Any, Literal, NotRequired, TypeAlias, TypedDict
 
 __all__ = [
     "Action",
+    "ColumnMapping",
     "Conflict",
     "Context",
     "Deadline",
     "EmotionTrend",
     "Event",
+    "ExportStats",
     "Explanation",
+    "Forgotten",
     "IdentityLevel",
     "IdentityRules",
+    "IdentityLink",
     "Interest",
+    "KeyColumn",
     "Limits",
     "LinkEntry",
     "LinkOutcome",
@@ -33,6 +38,7 @@ __all__ = [
     "ProfileFilter",
     "ProfileSummary",
     "Rating",
+    "RatingColumn",
     "Tracked",
     "TrackedEvent",
     "TrackerConfig",
@@ -298,3 +304,67 @@ class TrackerConfig(TypedDict):
     recent_events: int
     interest_properties: list[str]
     limits: Limits
+
+
+class KeyColumn(TypedDict):
+    """An identity-key column of a :class:`ColumnMapping` whose values are plain (``ana@x``)
+    rather than ``kind:value``: the kind prefixes them."""
+
+    column: str
+    kind: NotRequired[str | None]
+
+
+class RatingColumn(TypedDict):
+    """The rating column of a :class:`ColumnMapping` and its scale: ``csat`` (1-5),
+    ``nps`` (0-10), ``score`` (``[-1, 1]``) or ``label`` (-1, 0, 1)."""
+
+    column: str
+    scale: Literal["csat", "nps", "score", "label"]
+
+
+class ColumnMapping(TypedDict, total=False):
+    """Which column holds what, for :meth:`journey_core.Analysis.from_arrow` and
+    :meth:`~journey_core.Analysis.from_parquet`; a field left out keeps its default
+    (``ts``, ``seq`` if present, ``customer_key`` or ``key``, ``event``, ``channel``,
+    ``department`` if present, ``csat`` / ``nps`` / ``rating`` if present).
+
+    With several ``keys``, a row's first non-null key is its key and the others are
+    linked to it at the event's time."""
+
+    ts: str
+    seq: str
+    keys: list[str | KeyColumn]
+    event: str
+    channel: str
+    department: str
+    rating: RatingColumn
+    profile: str
+
+
+class IdentityLink(TypedDict):
+    """An identity link given apart from events (a login, a CRM match)."""
+
+    a: str
+    b: str
+    ts: int
+
+
+class Forgotten(TypedDict):
+    """What :meth:`journey_core.Tracker.forget` removed."""
+
+    profile: int | None
+    keys: list[str]
+    events: int
+    scrubbed: int
+
+
+class ExportStats(TypedDict):
+    """How many records of each kind a JSON Lines export wrote or an import read."""
+
+    profiles: int
+    keys: int
+    events: int
+    links: int
+    conflicts: int
+    deadlines: int
+    actions: int

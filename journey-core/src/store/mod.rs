@@ -66,6 +66,13 @@ pub trait Store: Send + Sync {
     /// time, resetting whatever it collects.
     fn write(&self, f: &mut dyn FnMut(&mut dyn Tx) -> Result<()>) -> Result<()>;
 
+    /// Whether [`Store::write`] may run its closure more than once (a retried
+    /// transaction). `true` unless the store knows better; a caller that moves data into
+    /// the closure keeps a spare copy only when this is `true`.
+    fn reruns_writes(&self) -> bool {
+        true
+    }
+
     /// Runs `f` with a consistent read-only view.
     fn read(&self, f: &mut dyn FnMut(&dyn Tx) -> Result<()>) -> Result<()>;
 
@@ -121,6 +128,13 @@ pub trait Tx {
     fn links(&self, f: &mut dyn FnMut(LinkEntry) -> Result<()>) -> Result<()>;
     /// The next arrival number and the next profile id the store would hand out.
     fn counters(&self) -> Result<(u64, u64)>;
+    /// A hint that these keys (a batch's) are about to be read: a store that pays a round
+    /// trip per read may load them, with their profiles, deadlines and caps, in one go.
+    /// Reads return the same with or without it. The default does nothing.
+    fn prefetch(&self, keys: &mut dyn Iterator<Item = &IdentityKey>) -> Result<()> {
+        let _ = keys;
+        Ok(())
+    }
 
     // ---- writes ----
     /// The next arrival number (strictly increasing, never reused).

@@ -88,6 +88,10 @@ impl Pool {
             }
             client.batch_execute(&format!("SET search_path TO \"{}\"", self.schema)).map_err(|e| ctx.pg("selecting the schema", e))?;
         }
+        // Plan every statement with its actual parameters: a batch's `= ANY($1)` over a
+        // thousand keys, planned once generically while the tables were small, would keep
+        // scanning whole tables as they grow.
+        client.batch_execute("SET plan_cache_mode = force_custom_plan").map_err(|e| ctx.pg("setting plan_cache_mode", e))?;
         Ok(Conn { client, stmts: Statements::new() })
     }
 }

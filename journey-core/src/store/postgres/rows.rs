@@ -13,14 +13,16 @@ use crate::time::Micros;
 
 /// A query that reads a profile with its deadlines and caps in one round trip: the
 /// columns of `$head`, then the summary (17 columns, see [`profile_row`]), then the
-/// deadlines and the caps as JSON arrays in their order (see [`bundle_lists`]).
+/// deadlines and the caps as JSON arrays in their order (see [`bundle_lists`]), then the
+/// persona and the attributes (JSON text).
 macro_rules! bundle_sql {
     ($head:literal, $from:literal) => {
         concat!(
             "SELECT ", $head, " p.id, p.level, p.events, p.first_ts, p.latest_ts, p.latest_seq, p.current_phase, p.current_ts, p.current_seq, ",
             "p.furthest_phase, p.phases, p.ratings, p.rating_sum, p.rating_min, p.last_rating_ts, p.last_rating_seq, p.last_rating, ",
             "(SELECT coalesce(json_agg(json_build_array(d.waypoint, d.armed_at, d.due, d.trigger_seq, d.trigger_event) ORDER BY d.pos), '[]') FROM deadlines d WHERE d.profile = p.id)::text, ",
-            "(SELECT coalesce(json_agg(json_build_array(f.waypoint, f.ts) ORDER BY f.pos), '[]') FROM fired f WHERE f.profile = p.id)::text ",
+            "(SELECT coalesce(json_agg(json_build_array(f.waypoint, f.ts) ORDER BY f.pos), '[]') FROM fired f WHERE f.profile = p.id)::text, ",
+            "p.persona, p.attributes ",
             $from
         )
     };

@@ -13,7 +13,7 @@ use std::sync::Arc;
 
 use postgres::types::ToSql;
 use postgres::{Row, Statement, Transaction};
-use rustc_hash::FxHashMap;
+use rustc_hash::{FxHashMap, FxHashSet};
 use serde_json::{Map, Value};
 
 use super::Ctx;
@@ -37,13 +37,23 @@ pub(crate) struct Cache {
     profiles: FxHashMap<ProfileId, Option<ProfileState>>,
     deadlines: FxHashMap<ProfileId, Vec<Deadline>>,
     fired: FxHashMap<ProfileId, Caps>,
+    members: FxHashMap<ProfileId, Vec<IdentityKey>>,
+    edges: FxHashMap<IdentityKey, Vec<IdentityKey>>,
+    extras: FxHashMap<ProfileId, Extras>,
     due_floor: Option<Micros>,
+}
+
+/// A profile's persona and attributes.
+#[derive(Default, Clone)]
+struct Extras {
+    persona: Option<String>,
+    attributes: Map<String, Value>,
 }
 
 impl Cache {
     /// Entries held.
     pub fn len(&self) -> usize {
-        self.keys.len() + self.profiles.len()
+        self.keys.len() + self.profiles.len() + self.edges.len()
     }
 }
 
@@ -65,6 +75,12 @@ pub(crate) struct PgTx<'a> {
     profiles: RefCell<FxHashMap<ProfileId, Option<ProfileState>>>,
     deadlines: RefCell<FxHashMap<ProfileId, Vec<Deadline>>>,
     fired: RefCell<FxHashMap<ProfileId, Vec<(String, Micros)>>>,
+    /// A profile's keys in order (complete lists, kept up to date by key changes).
+    members: RefCell<FxHashMap<ProfileId, Vec<IdentityKey>>>,
+    /// The keys linked to a key in edge order (complete lists, kept up to date by links).
+    edges: RefCell<FxHashMap<IdentityKey, Vec<IdentityKey>>>,
+    /// Personas and attributes (written through, so the database agrees).
+    extras: RefCell<FxHashMap<ProfileId, Extras>>,
     /// No armed deadline falls due before this (`None`: unknown).
     due_floor: Cell<Option<Micros>>,
     /// Armed deadlines read ahead from the database in due order (until the deadlines are
@@ -82,13 +98,26 @@ pub(crate) struct PgTx<'a> {
     dirty_deadlines: RefCell<BTreeSet<ProfileId>>,
     dirty_fired: RefCell<BTreeSet<ProfileId>>,
     new_actions: RefCell<Vec<ActionRecord>>,
+    /// Stored events to move, `from -> to` (composed, each `from` once).
+    moves: RefCell<Vec<(i64, i64)>>,
+    /// Profiles deleted (their rows go at the next flush of the summaries).
+    gone: RefCell<Vec<i64>>,
+    /// Link log entries to append, in order.
+    new_links: RefCell<Vec<NewLink>>,
+    /// Edge changes in order: `true` adds the pair (both ways), `false` removes it.
+    edge_ops: RefCell<Vec<(bool, IdentityKey, IdentityKey)>>,
 }
+
+/// A link log entry as stored: a, b, ts, event_seq, outcome, absorbed, profile.
+type NewLink = (IdentityKey, IdentityKey, i64, Option<i64>, String, Option<i64>, i64);
 
 /// Deadlines read ahead by `next_due`.
 const READ_AHEAD: usize = 64;
 
 /// A key with its profile, deadlines and caps.
 const KEY_BUNDLE: &str = bundle_sql!("k.profile,", "FROM keys k LEFT JOIN profiles p ON p.id = k.profile WHERE k.key = $1");
+/// Many keys with their profiles, deadlines and caps.
+const KEYS_BUNDLE: &str = bundle_sql!("k.key, k.profile,", "FROM keys k LEFT JOIN profiles p ON p.id = k.profile WHERE k.key = ANY($1)");
 /// A profile with its deadlines and caps.
 const PROFILE_BUNDLE: &str = bundle_sql!("", "FROM profiles p WHERE p.id = $1");
 
@@ -110,6 +139,9 @@ impl<'a> PgTx<'a> {
             profiles: RefCell::default(),
             deadlines: RefCell::default(),
             fired: RefCell::default(),
+            members: RefCell::default(),
+            edges: RefCell::default(),
+            extras: RefCell::default(),
             due_floor: Cell::new(None),
             upcoming: RefCell::default(),
             dirty_due: RefCell::default(),
@@ -119,6 +151,10 @@ impl<'a> PgTx<'a> {
             dirty_deadlines: RefCell::default(),
             dirty_fired: RefCell::default(),
             new_actions: RefCell::default(),
+            moves: RefCell::default(),
+            gone: RefCell::default(),
+            new_links: RefCell::default(),
+            edge_ops: RefCell::default(),
         };
         if write {
             let (seq, next, generation) = tx.read_counters()?;
@@ -130,6 +166,9 @@ impl<'a> PgTx<'a> {
                 *tx.profiles.get_mut() = c.profiles;
                 *tx.deadlines.get_mut() = c.deadlines;
                 *tx.fired.get_mut() = c.fired;
+                *tx.members.get_mut() = c.members;
+                *tx.edges.get_mut() = c.edges;
+                *tx.extras.get_mut() = c.extras;
                 tx.due_floor.set(c.due_floor);
             }
         }
@@ -206,10 +245,75 @@ impl<'a> PgTx<'a> {
         self.flush_keys()?;
         self.flush_deadlines()?;
         self.flush_fired()?;
-        self.flush_actions()
+        self.flush_actions()?;
+        self.flush_links()?;
+        self.flush_edges()
+    }
+
+    /// Moves stored events as buffered by `move_events`.
+    fn flush_moves(&self) -> Result<()> {
+        let moves = std::mem::take(&mut *self.moves.borrow_mut());
+        if !moves.is_empty() {
+            let (from, to): (Vec<i64>, Vec<i64>) = moves.into_iter().filter(|(f, t)| f != t).unzip();
+            self.execute(
+                "moving events",
+                "UPDATE events e SET profile = m.t FROM unnest($1::bigint[], $2::bigint[]) AS m(f, t) WHERE e.profile = m.f",
+                &[&from, &to],
+            )?;
+        }
+        Ok(())
+    }
+
+    fn flush_links(&self) -> Result<()> {
+        let links = std::mem::take(&mut *self.new_links.borrow_mut());
+        if links.is_empty() {
+            return Ok(());
+        }
+        let a: Vec<&str> = links.iter().map(|l| l.0.as_str()).collect();
+        let b: Vec<&str> = links.iter().map(|l| l.1.as_str()).collect();
+        let ts: Vec<i64> = links.iter().map(|l| l.2).collect();
+        let seqs: Vec<Option<i64>> = links.iter().map(|l| l.3).collect();
+        let outcomes: Vec<&str> = links.iter().map(|l| l.4.as_str()).collect();
+        let absorbed: Vec<Option<i64>> = links.iter().map(|l| l.5).collect();
+        let profiles: Vec<i64> = links.iter().map(|l| l.6).collect();
+        self.execute(
+            "writing the link log",
+            "INSERT INTO links (a, b, ts, event_seq, outcome, absorbed, profile) SELECT a, b, ts, event_seq, outcome, absorbed, profile
+             FROM unnest($1::text[], $2::text[], $3::bigint[], $4::bigint[], $5::text[], $6::bigint[], $7::bigint[]) WITH ORDINALITY AS u(a, b, ts, event_seq, outcome, absorbed, profile, ord)
+             ORDER BY ord",
+            &[&a, &b, &ts, &seqs, &outcomes, &absorbed, &profiles],
+        )?;
+        Ok(())
+    }
+
+    /// Applies the edge changes in order, one statement per run of additions or removals.
+    fn flush_edges(&self) -> Result<()> {
+        let ops = std::mem::take(&mut *self.edge_ops.borrow_mut());
+        for run in ops.chunk_by(|x, y| x.0 == y.0) {
+            let (mut a, mut b): (Vec<&str>, Vec<&str>) = Default::default();
+            for (_, x, y) in run {
+                a.extend([x.as_str(), y.as_str()]);
+                b.extend([y.as_str(), x.as_str()]);
+            }
+            if run[0].0 {
+                self.execute(
+                    "writing link edges",
+                    "INSERT INTO edges (a, b) SELECT a, b FROM unnest($1::text[], $2::text[]) WITH ORDINALITY AS u(a, b, ord) ORDER BY ord ON CONFLICT DO NOTHING",
+                    &[&a, &b],
+                )?;
+            } else {
+                self.execute(
+                    "removing link edges",
+                    "DELETE FROM edges e USING unnest($1::text[], $2::text[]) AS u(a, b) WHERE e.a = u.a AND e.b = u.b",
+                    &[&a, &b],
+                )?;
+            }
+        }
+        Ok(())
     }
 
     fn flush_events(&self) -> Result<()> {
+        self.flush_moves()?;
         let events = std::mem::take(&mut *self.new_events.borrow_mut());
         if !events.is_empty() {
             let mut cols: (Vec<i64>, Vec<i64>, Vec<i64>, Vec<String>) = Default::default();
@@ -229,6 +333,10 @@ impl<'a> PgTx<'a> {
     }
 
     fn flush_profiles(&self) -> Result<()> {
+        let gone = std::mem::take(&mut *self.gone.borrow_mut());
+        if !gone.is_empty() {
+            self.execute("deleting profiles", "DELETE FROM profiles WHERE id = ANY($1)", &[&gone])?;
+        }
         let dirty = std::mem::take(&mut *self.dirty.borrow_mut());
         if !dirty.is_empty() {
             let mut c = ProfileColumns::default();
@@ -425,6 +533,105 @@ impl<'a> PgTx<'a> {
         let (deadlines, fired) = bundle_lists(r, at, pid)?;
         self.deadlines.borrow_mut().entry(pid).or_insert(deadlines);
         self.fired.borrow_mut().entry(pid).or_insert(fired);
+        if !self.extras.borrow().contains_key(&pid) {
+            let attributes = attributes_of(pid, r.get(at + 20))?;
+            self.extras.borrow_mut().insert(pid, Extras { persona: r.get(at + 19), attributes });
+        }
+        Ok(())
+    }
+
+    /// Takes a key out of its profile's cached keys: `owner` is what the key cache says
+    /// (unknown: out of every cached list).
+    fn unmember(&self, key: &IdentityKey, owner: Option<Option<ProfileId>>) {
+        let mut members = self.members.borrow_mut();
+        match owner {
+            Some(Some(o)) => {
+                if let Some(list) = members.get_mut(&o) {
+                    list.retain(|k| k != key);
+                }
+            }
+            Some(None) => {}
+            None => members.values_mut().for_each(|list| list.retain(|k| k != key)),
+        }
+    }
+
+    /// The stored keys linked to `key` (stored form), read once then kept up to date.
+    fn edges_of(&self, key: &IdentityKey) -> Result<Vec<IdentityKey>> {
+        if let Some(list) = self.edges.borrow().get(key) {
+            return Ok(list.clone());
+        }
+        self.flush_edges()?;
+        let rows = self.query("reading link edges", "SELECT b FROM edges WHERE a = $1 ORDER BY pos", &[&key.as_str()])?;
+        let list = rows.iter().map(|r| key_of(r.get(0))).collect::<Result<Vec<_>>>()?;
+        self.edges.borrow_mut().insert(key.clone(), list.clone());
+        Ok(list)
+    }
+
+    /// Loads, in one round trip each, the keys not cached yet with their profiles'
+    /// summaries, deadlines, caps, personas and attributes, those profiles' keys, and the
+    /// links of the keys.
+    fn load_keys(&self, keys: &mut dyn Iterator<Item = &IdentityKey>) -> Result<()> {
+        let (mut want, mut want_edges): (Vec<String>, Vec<String>) = Default::default();
+        {
+            let (cached, edges) = (self.keys.borrow(), self.edges.borrow());
+            let mut seen: FxHashSet<IdentityKey> = FxHashSet::default();
+            for k in keys {
+                let k = self.ctx.key(k);
+                if seen.contains(&*k) {
+                    continue;
+                }
+                if !cached.contains_key(&*k) {
+                    want.push(k.as_str().to_string());
+                }
+                if !edges.contains_key(&*k) {
+                    want_edges.push(k.as_str().to_string());
+                }
+                seen.insert(k.into_owned());
+            }
+        }
+        let mut profiles: Vec<i64> = Vec::new();
+        if !want.is_empty() {
+            let rows = self.query("reading keys", KEYS_BUNDLE, &[&want])?;
+            let mut found: FxHashMap<IdentityKey, Option<ProfileId>> = want.iter().map(|k| key_of(k).map(|k| (k, None))).collect::<Result<_>>()?;
+            for r in &rows {
+                self.fill(r, 2)?;
+                let pid = ProfileId(r.get::<_, i64>(1) as u64);
+                found.insert(key_of(r.get(0))?, Some(pid));
+                if !self.members.borrow().contains_key(&pid) {
+                    profiles.push(id(pid));
+                }
+            }
+            self.keys.borrow_mut().extend(found);
+        }
+        if !profiles.is_empty() {
+            profiles.sort_unstable();
+            profiles.dedup();
+            self.flush_keys()?;
+            let rows = self.query("reading keys", "SELECT key, profile FROM keys WHERE profile = ANY($1) ORDER BY pos", &[&profiles])?;
+            let mut lists: FxHashMap<ProfileId, Vec<IdentityKey>> = profiles.iter().map(|p| (ProfileId(*p as u64), Vec::new())).collect();
+            let mut keys = self.keys.borrow_mut();
+            for r in &rows {
+                let (key, pid) = (key_of(r.get(0))?, ProfileId(r.get::<_, i64>(1) as u64));
+                keys.insert(key.clone(), Some(pid));
+                lists.entry(pid).or_default().push(key);
+            }
+            let mut members = self.members.borrow_mut();
+            for (pid, list) in lists {
+                members.entry(pid).or_insert(list);
+            }
+        }
+        if !want_edges.is_empty() {
+            self.flush_edges()?;
+            let rows = self.query("reading link edges", "SELECT a, b FROM edges WHERE a = ANY($1) ORDER BY pos", &[&want_edges])?;
+            let mut lists: FxHashMap<IdentityKey, Vec<IdentityKey>> = want_edges.iter().map(|k| key_of(k).map(|k| (k, Vec::new()))).collect::<Result<_>>()?;
+            for r in &rows {
+                lists.entry(key_of(r.get(0))?).or_default().push(key_of(r.get(1))?);
+            }
+            let mut edges = self.edges.borrow_mut();
+            for (k, list) in lists {
+                edges.entry(k).or_insert(list);
+            }
+        }
         Ok(())
     }
 
@@ -445,6 +652,9 @@ impl<'a> PgTx<'a> {
             profiles: self.profiles.take(),
             deadlines: self.deadlines.take(),
             fired: self.fired.take(),
+            members: self.members.take(),
+            edges: self.edges.take(),
+            extras: self.extras.take(),
             due_floor: self.due_floor.get(),
         };
         self.t.into_inner().commit().map_err(|e| {
@@ -508,9 +718,15 @@ impl Tx for PgTx<'_> {
     }
 
     fn keys_of(&self, pid: ProfileId) -> Result<Vec<IdentityKey>> {
+        if let Some(list) = self.members.borrow().get(&pid) {
+            return Ok(list.clone());
+        }
         self.flush_keys()?;
         let rows = self.query("reading a profile's keys", "SELECT key FROM keys WHERE profile = $1 ORDER BY pos", &[&id(pid)])?;
-        rows.iter().map(|r| key_of(r.get(0))).collect()
+        let list = rows.iter().map(|r| key_of(r.get(0))).collect::<Result<Vec<_>>>()?;
+        self.keys.borrow_mut().extend(list.iter().map(|k| (k.clone(), Some(pid))));
+        self.members.borrow_mut().insert(pid, list.clone());
+        Ok(list)
     }
 
     fn events_of(&self, pid: ProfileId, last: Option<usize>) -> Result<Vec<EventRef>> {
@@ -599,6 +815,7 @@ impl Tx for PgTx<'_> {
     }
 
     fn links_of(&self, keys: &[IdentityKey]) -> Result<Vec<LinkEntry>> {
+        self.flush_links()?;
         let keys = self.stored_keys(keys);
         let rows = self.query(
             "reading the link log",
@@ -610,13 +827,14 @@ impl Tx for PgTx<'_> {
 
     fn linked(&self, a: &IdentityKey, b: &IdentityKey) -> Result<bool> {
         let (a, b) = (self.ctx.key(a), self.ctx.key(b));
-        Ok(self.query_opt("reading link edges", "SELECT 1 FROM edges WHERE a = $1 AND b = $2", &[&a.as_str(), &b.as_str()])?.is_some())
+        if let Some(list) = self.edges.borrow().get(&*b) {
+            return Ok(list.contains(&a));
+        }
+        Ok(self.edges_of(&a)?.contains(&b))
     }
 
     fn neighbours(&self, key: &IdentityKey) -> Result<Vec<IdentityKey>> {
-        let key = self.ctx.key(key);
-        let rows = self.query("reading link edges", "SELECT b FROM edges WHERE a = $1 ORDER BY pos", &[&key.as_str()])?;
-        rows.iter().map(|r| key_of(r.get(0))).collect()
+        self.edges_of(&self.ctx.key(key))
     }
 
     fn conflicts(&self) -> Result<Vec<Conflict>> {
@@ -645,12 +863,18 @@ impl Tx for PgTx<'_> {
     // A summary still buffered is a profile new in this transaction (no persona or
     // attributes yet); `set_persona` and `set_attributes` write through after a flush.
     fn persona(&self, pid: ProfileId) -> Result<Option<String>> {
+        if let Some(e) = self.extras.borrow().get(&pid) {
+            return Ok(e.persona.clone());
+        }
         Ok(self.query_opt("reading a persona", "SELECT persona FROM profiles WHERE id = $1", &[&id(pid)])?.and_then(|r| r.get(0)))
     }
 
     fn attributes(&self, pid: ProfileId) -> Result<Map<String, Value>> {
+        if let Some(e) = self.extras.borrow().get(&pid) {
+            return Ok(e.attributes.clone());
+        }
         match self.query_opt("reading attributes", "SELECT attributes FROM profiles WHERE id = $1", &[&id(pid)])? {
-            Some(r) => serde_json::from_str(r.get(0)).map_err(|e| damaged(&format!("the attributes of profile {pid} are not valid: {e}"))),
+            Some(r) => attributes_of(pid, r.get(0)),
             None => Ok(Map::new()),
         }
     }
@@ -671,6 +895,10 @@ impl Tx for PgTx<'_> {
         Ok((seq, next + 1))
     }
 
+    fn prefetch(&self, keys: &mut dyn Iterator<Item = &IdentityKey>) -> Result<()> {
+        self.load_keys(keys)
+    }
+
     // ---- writes ----
     fn next_seq(&mut self) -> Result<u64> {
         self.read_only()?;
@@ -682,11 +910,18 @@ impl Tx for PgTx<'_> {
     fn new_profile_id(&mut self) -> Result<ProfileId> {
         self.read_only()?;
         self.next_profile += 1;
-        Ok(ProfileId(self.next_profile))
+        let pid = ProfileId(self.next_profile);
+        // A new id has no keys, persona or attributes yet.
+        self.members.borrow_mut().insert(pid, Vec::new());
+        self.extras.borrow_mut().insert(pid, Extras::default());
+        Ok(pid)
     }
 
     fn put_profile(&mut self, state: &ProfileState) -> Result<()> {
         self.read_only()?;
+        if self.gone.borrow().contains(&id(state.id)) {
+            self.flush_profiles()?;
+        }
         self.profiles.borrow_mut().insert(state.id, Some(*state));
         self.dirty.borrow_mut().insert(state.id, *state);
         Ok(())
@@ -703,7 +938,8 @@ impl Tx for PgTx<'_> {
         }
         self.fired.borrow_mut().insert(pid, Vec::new());
         self.dirty_fired.borrow_mut().insert(pid);
-        self.execute("deleting a profile", "DELETE FROM profiles WHERE id = $1", &[&id(pid)])?;
+        self.extras.borrow_mut().insert(pid, Extras::default());
+        self.gone.borrow_mut().push(id(pid));
         Ok(())
     }
 
@@ -711,7 +947,11 @@ impl Tx for PgTx<'_> {
         self.read_only()?;
         self.ensure(pid)?;
         let key = self.ctx.key(key).into_owned();
-        self.keys.borrow_mut().insert(key.clone(), Some(pid));
+        let owner = self.keys.borrow_mut().insert(key.clone(), Some(pid));
+        self.unmember(&key, owner);
+        if let Some(list) = self.members.borrow_mut().get_mut(&pid) {
+            list.push(key.clone());
+        }
         self.key_ops.borrow_mut().push((key, Some(pid)));
         Ok(())
     }
@@ -719,7 +959,8 @@ impl Tx for PgTx<'_> {
     fn delete_key(&mut self, key: &IdentityKey) -> Result<()> {
         self.read_only()?;
         let key = self.ctx.key(key).into_owned();
-        self.keys.borrow_mut().insert(key.clone(), None);
+        let owner = self.keys.borrow_mut().insert(key.clone(), None);
+        self.unmember(&key, owner);
         self.key_ops.borrow_mut().push((key, None));
         Ok(())
     }
@@ -738,10 +979,19 @@ impl Tx for PgTx<'_> {
     fn move_events(&mut self, from: ProfileId, to: ProfileId) -> Result<()> {
         self.read_only()?;
         self.ensure(to)?;
-        for e in self.new_events.borrow_mut().iter_mut().filter(|e| e.1 == id(from)) {
-            e.1 = id(to);
+        let (from, to) = (id(from), id(to));
+        for e in self.new_events.borrow_mut().iter_mut().filter(|e| e.1 == from) {
+            e.1 = to;
         }
-        self.execute("moving events", "UPDATE events SET profile = $2 WHERE profile = $1", &[&id(from), &id(to)])?;
+        // Stored events moved into `from` earlier go on to `to`; stored events of `from`
+        // already bound elsewhere have left it.
+        let mut moves = self.moves.borrow_mut();
+        for m in moves.iter_mut().filter(|m| m.1 == from) {
+            m.1 = to;
+        }
+        if !moves.iter().any(|m| m.0 == from) {
+            moves.push((from, to));
+        }
         Ok(())
     }
 
@@ -752,6 +1002,7 @@ impl Tx for PgTx<'_> {
             e.1 = id(to);
             return Ok(());
         }
+        self.flush_moves()?;
         let n = self.execute("moving an event", "UPDATE events SET profile = $3 WHERE seq = $1 AND profile = $2", &[&(seq as i64), &id(from), &id(to)])?;
         if n == 0 {
             return Err(self.ctx.error(format!("event {seq} is not in profile {from}")));
@@ -762,6 +1013,7 @@ impl Tx for PgTx<'_> {
     fn delete_events_of(&mut self, pid: ProfileId) -> Result<()> {
         self.read_only()?;
         self.new_events.borrow_mut().retain(|e| e.1 != id(pid));
+        self.flush_moves()?;
         self.execute("deleting events", "DELETE FROM events WHERE profile = $1", &[&id(pid)])?;
         Ok(())
     }
@@ -769,34 +1021,31 @@ impl Tx for PgTx<'_> {
     fn append_link(&mut self, entry: &LinkEntry) -> Result<()> {
         self.read_only()?;
         let (a, b) = (self.ctx.key(&entry.a).into_owned(), self.ctx.key(&entry.b).into_owned());
-        self.execute(
-            "writing the link log",
-            "INSERT INTO links (a, b, ts, event_seq, outcome, absorbed, profile) VALUES ($1, $2, $3, $4, $5, $6, $7)",
-            &[
-                &a.as_str(),
-                &b.as_str(),
-                &entry.ts,
-                &entry.event_seq.map(|s| s as i64),
-                &name_of(entry.outcome),
-                &entry.absorbed.map(id),
-                &id(entry.profile),
-            ],
-        )?;
+        self.new_links.borrow_mut().push((
+            a.clone(),
+            b.clone(),
+            entry.ts,
+            entry.event_seq.map(|s| s as i64),
+            name_of(entry.outcome),
+            entry.absorbed.map(id),
+            id(entry.profile),
+        ));
+        {
+            let mut edges = self.edges.borrow_mut();
+            for (x, y) in [(&a, &b), (&b, &a)] {
+                if let Some(list) = edges.get_mut(x) {
+                    match entry.outcome {
+                        // A link already in effect keeps its place.
+                        LinkOutcome::Joined | LinkOutcome::Merged | LinkOutcome::Already if a != b && !list.contains(y) => list.push(y.clone()),
+                        LinkOutcome::Removed => list.retain(|k| k != y),
+                        _ => {}
+                    }
+                }
+            }
+        }
         match entry.outcome {
-            LinkOutcome::Joined | LinkOutcome::Merged | LinkOutcome::Already if a != b => {
-                self.execute(
-                    "writing link edges",
-                    "INSERT INTO edges (a, b) VALUES ($1, $2), ($2, $1) ON CONFLICT DO NOTHING",
-                    &[&a.as_str(), &b.as_str()],
-                )?;
-            }
-            LinkOutcome::Removed => {
-                self.execute(
-                    "removing link edges",
-                    "DELETE FROM edges WHERE (a = $1 AND b = $2) OR (a = $2 AND b = $1)",
-                    &[&a.as_str(), &b.as_str()],
-                )?;
-            }
+            LinkOutcome::Joined | LinkOutcome::Merged | LinkOutcome::Already if a != b => self.edge_ops.borrow_mut().push((true, a, b)),
+            LinkOutcome::Removed => self.edge_ops.borrow_mut().push((false, a, b)),
             _ => {}
         }
         Ok(())
@@ -805,6 +1054,13 @@ impl Tx for PgTx<'_> {
     fn delete_links_of(&mut self, keys: &[IdentityKey]) -> Result<()> {
         self.read_only()?;
         let keys = self.stored_keys(keys);
+        self.flush_links()?;
+        self.flush_edges()?;
+        {
+            let mut edges = self.edges.borrow_mut();
+            edges.retain(|k, _| !keys.iter().any(|x| x == k.as_str()));
+            edges.values_mut().for_each(|list| list.retain(|k| !keys.iter().any(|x| x == k.as_str())));
+        }
         self.execute("deleting links", "DELETE FROM links WHERE a = ANY($1) OR b = ANY($1)", &[&keys])?;
         self.execute("deleting link edges", "DELETE FROM edges WHERE a = ANY($1) OR b = ANY($1)", &[&keys])?;
         Ok(())
@@ -904,6 +1160,9 @@ impl Tx for PgTx<'_> {
         self.ensure(pid)?;
         self.flush_profiles()?;
         self.execute("assigning a persona", "UPDATE profiles SET persona = $2 WHERE id = $1", &[&id(pid), &persona])?;
+        if let Some(e) = self.extras.borrow_mut().get_mut(&pid) {
+            e.persona = persona.map(str::to_string);
+        }
         Ok(())
     }
 
@@ -912,6 +1171,9 @@ impl Tx for PgTx<'_> {
         self.ensure(pid)?;
         self.flush_profiles()?;
         self.execute("setting attributes", "UPDATE profiles SET attributes = $2 WHERE id = $1", &[&id(pid), &to_json(attributes)])?;
+        if let Some(e) = self.extras.borrow_mut().get_mut(&pid) {
+            e.attributes = attributes.clone();
+        }
         Ok(())
     }
 
@@ -958,3 +1220,8 @@ impl Tx for PgTx<'_> {
     }
 }
 
+
+/// A profile's attributes from their JSON text.
+fn attributes_of(pid: ProfileId, text: &str) -> Result<Map<String, Value>> {
+    serde_json::from_str(text).map_err(|e| damaged(&format!("the attributes of profile {pid} are not valid: {e}")))
+}

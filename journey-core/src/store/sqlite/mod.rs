@@ -774,6 +774,10 @@ impl Store for SqliteStore {
         Ok(())
     }
 
+    fn reruns_writes(&self) -> bool {
+        false
+    }
+
     fn read(&self, f: &mut dyn FnMut(&dyn Tx) -> Result<()>) -> Result<()> {
         self.follow()?;
         let conn = self.reader()?;

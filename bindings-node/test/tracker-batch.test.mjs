@@ -1,0 +1,83 @@
+// Bulk tracking: `ingest` (a summary per batch), event writes applied in call order even
+// when not awaited, and the fast event conversion agreeing with the checked one.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+
+import { Tracker } from 'journey-core';
+
+import { MIN, T0, ev, rejected, shop } from './helpers.mjs';
+
+test('ingest resolves to a summary of the batch', async () => {
+  const t = new Tracker(shop());
+  const summary = await t.ingest([
+    ev(T0, 'session:i', 'product_view'),
+    ev(T0 + MIN, 'session:i', 'add_to_cart'),
+    ev(T0 + 2 * MIN, 'session:i', 'remove_from_cart'),
+    ev(T0 + 3 * MIN, 'session:i', 'not_on_the_map'),
+  ]);
+  assert.deepEqual({ ...summary, actions: summary.actions.map((a) => [a.waypoint, a.outcome, a.kind]) }, {
+    events: 4,
+    firstSeq: 0,
+    lastSeq: 3,
+    offMap: 1,
+    actions: [['anonymous_cart_callback', 'reached', 'callback_offer']],
+  });
+  assert.deepEqual(await t.ingest([]), { events: 0, firstSeq: null, lastSeq: null, offMap: 0, actions: [] });
+  const bad = await rejected(t.ingest([ev(T0, 'session:i', 'x'), { ...ev(T0, 'session:i', 'x'), typo: 1 }]));
+  assert.equal(bad.code, 'E_BAD_EVENT');
+  assert.equal(bad.index, 1);
+  assert.equal(bad.field, 'typo');
+  assert.equal((await t.context('session:i')).events, 4, 'nothing of a refused batch is applied');
+  await t.close();
+  assert.equal((await rejected(t.ingest([]))).code, 'E_CLOSED');
+});
+
+test('event writes apply in call order even when not awaited one by one', async () => {
+  const t = new Tracker(shop());
+  const calls = [];
+  for (let i = 0; i < 40; i++) {
+    const e = ev(T0 + i, 'session:o', 'product_view', 'web', { properties: { i } });
+    calls.push(i % 3 === 0 ? t.track(e) : i % 3 === 1 ? t.ingest([e]) : t.trackBatch([e]));
+  }
+  const bad = rejected(t.ingest([{ nope: true }])); // a refused call in the middle does not stall the rest
+  calls.push(t.track(ev(T0 + 40, 'session:o', 'product_view', 'web', { properties: { i: 40 } })));
+  await Promise.all(calls);
+  assert.equal((await bad).code, 'E_BAD_EVENT');
+  const journey = await t.journey('session:o');
+  assert.deepEqual(journey.map((e) => e.properties.i), [...Array(41).keys()]);
+  assert.deepEqual(journey.map((e) => e.seq), [...Array(41).keys()], 'arrival order is call order');
+  await t.close();
+});
+
+test('every form of an event field is stored as given', async () => {
+  const t = new Tracker(shop());
+  const events = [
+    { ts: T0, keys: ['session:f', 'email:f@example.com'], event: 'product_view', channel: 'web', department: 'sales', rating: { csat: 4 }, properties: { nested: { list: [1, 'two', null, true] }, n: 1.5 } },
+    { ts: BigInt(T0 + 1), keys: ['session:f'], event: 'add_to_cart', channel: 'mobile_app', department: null, rating: 'negative', properties: undefined },
+    { ts: new Date((T0 + 2000) / 1000), keys: ['session:f'], event: 'support_call', channel: 'phone', rating: -0.5, extra: undefined },
+    { ts: T0 + 3000, keys: ['session:f'], event: 'checkout_start', channel: 'web', rating: null, properties: { when: new Date(0) } },
+  ];
+  await t.ingest(events);
+  const stored = (await t.journey('session:f')).map(({ seq, profile, ...e }) => e);
+  assert.deepEqual(stored, [
+    { ts: T0, keys: ['session:f', 'email:f@example.com'], event: 'product_view', channel: 'web', department: 'sales', rating: { csat: 4 }, properties: { nested: { list: [1, 'two', null, true] }, n: 1.5 } },
+    { ts: T0 + 1, keys: ['session:f'], event: 'add_to_cart', channel: 'mobile_app', department: null, rating: 'negative', properties: {} },
+    { ts: T0 + 2000, keys: ['session:f'], event: 'support_call', channel: 'phone', department: null, rating: -0.5, properties: {} },
+    { ts: T0 + 3000, keys: ['session:f'], event: 'checkout_start', channel: 'web', department: null, rating: null, properties: { when: '1970-01-01T00:00:00.000Z' } },
+  ]);
+  // what the fast path must not accept, the checked path refuses with the field
+  for (const [event, field] of [
+    [{ ...ev(T0, 'session:f', 'x'), rating: { csat: 9 } }, 'rating'],
+    [{ ...ev(T0, 'session:f', 'x'), keys: ['session:f', 5] }, 'keys[1]'],
+    [{ ...ev(T0, 'session:f', 'x'), keys: ['nokind'] }, 'keys[0]'],
+    [{ ...ev(T0, 'session:f', 'x'), properties: [1] }, 'properties'],
+    [{ ...ev(T0, 'session:f', 'x'), department: 7 }, 'department'],
+    [{ ...ev(T0, 'session:f', 'x'), ts: 1.5 }, 'ts'],
+    [{ ...ev(T0, 'session:f', 'x'), event: '' }, 'event'],
+  ]) {
+    const err = await rejected(t.ingest([event]));
+    assert.equal(err.code, 'E_BAD_EVENT', JSON.stringify(event));
+    assert.equal(err.field, field, JSON.stringify(event));
+  }
+  await t.close();
+});
