@@ -5,9 +5,12 @@
 
 #![allow(clippy::type_complexity)]
 
+mod analytics_fixture;
+
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
+use analytics_fixture::{CHANNELS, DEPTS, NAMES, design};
 use journey_core::analytics::bench::BenchParams;
 use journey_core::analytics::partial::{BreakdownSpec, FORMAT_VERSION, MAGIC, PartialOptions, Partials, ProfiledEvent, Results};
 use journey_core::analytics::{
@@ -17,25 +20,8 @@ use journey_core::analytics::{
 use journey_core::{Error, Event, IdentityKey, MapDocument, Rating};
 use proptest::prelude::*;
 
-const NAMES: [&str; 8] = ["a", "b", "c", "d", "e", "f", "x", "y"]; // x, y off-map
 const KEYS: [&str; 8] = ["session:1", "session:2", "session:3", "session:4", "device:9", "email:m", "customer:7", "customer:8"];
-const CHANNELS: [&str; 3] = ["web", "phone", "app"];
-const DEPTS: [&str; 2] = ["sales", "support"];
 const PLANS: [&str; 2] = ["basic", "gold"];
-
-fn design() -> MapDocument {
-    analytics::from_bench_design(
-        r#"{"format": "journey-bench-design", "version": 1, "name": "t", "persona": {"id": "p"},
-        "phases": [{"id": "p0", "name": "P0"}, {"id": "p1", "name": "P1"}, {"id": "p2", "name": "P2"}],
-        "touchpoints": [
-          {"id": "ta", "name": "A", "phase": "p0", "events": ["a", "b"], "department": "sales", "channels": ["web"], "emotion": 0.5, "key_moment": true},
-          {"id": "tc", "name": "C", "phase": "p1", "events": ["c"], "department": "support", "channels": [], "emotion": -0.25},
-          {"id": "td", "name": "D", "phase": "p2", "events": ["d"], "channels": ["phone", "web"], "emotion": 0.0},
-          {"id": "te", "name": "E", "phase": "p2", "events": ["e", "f"], "department": "sales", "channels": ["app"]}
-        ]}"#,
-    )
-    .unwrap()
-}
 
 fn key(s: &str) -> IdentityKey {
     IdentityKey::parse(s).unwrap()

@@ -5,34 +5,19 @@
 
 #![allow(clippy::needless_range_loop, clippy::type_complexity)]
 
+mod analytics_fixture;
+
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
+use analytics_fixture::{CHANNELS, DEPTS, NAMES, design};
+use journey_core::Rating;
 use journey_core::analytics::{
-    self, EventTable, FunnelOptions, GrayAreasOptions, Journeys, KeyMomentsOptions, NameLevel, Outcome, PathsOptions, StepLevel,
-    StitchOptions,
+    self, EventTable, FunnelOptions, GrayAreasOptions, Journeys, KeyMomentsOptions, NameLevel, Outcome, PathsOptions, StepLevel, StitchOptions,
 };
 use journey_core::resolve::Resolver;
-use journey_core::{MapDocument, Rating};
 use proptest::prelude::*;
 
-const NAMES: [&str; 8] = ["a", "b", "c", "d", "e", "f", "x", "y"]; // x, y off-map
 const KEYS: [&str; 7] = ["session:1", "session:2", "session:3", "device:9", "email:m", "customer:7", "customer:8"];
-const CHANNELS: [&str; 3] = ["web", "phone", "app"];
-const DEPTS: [&str; 2] = ["sales", "support"];
-
-fn design() -> MapDocument {
-    analytics::from_bench_design(
-        r#"{"format": "journey-bench-design", "version": 1, "name": "t", "persona": {"id": "p"},
-        "phases": [{"id": "p0", "name": "P0"}, {"id": "p1", "name": "P1"}, {"id": "p2", "name": "P2"}],
-        "touchpoints": [
-          {"id": "ta", "name": "A", "phase": "p0", "events": ["a", "b"], "department": "sales", "channels": ["web"], "emotion": 0.5, "key_moment": true},
-          {"id": "tc", "name": "C", "phase": "p1", "events": ["c"], "department": "support", "channels": [], "emotion": -0.25},
-          {"id": "td", "name": "D", "phase": "p2", "events": ["d"], "channels": ["phone", "web"], "emotion": 0.0},
-          {"id": "te", "name": "E", "phase": "p2", "events": ["e", "f"], "department": "sales", "channels": ["app"]}
-        ]}"#,
-    )
-    .unwrap()
-}
 
 #[derive(Debug, Clone)]
 struct Ev {

@@ -483,22 +483,8 @@ fn sigkill_mid_batch_loses_nothing_acknowledged_and_leaves_nothing_half_written(
     let mut batches = 0;
     while iterations < 12 && started.elapsed() < Duration::from_secs(30) {
         iterations += 1;
-        let mut c = child("crash_child", &[("JC_PG_CRASH", &schema.name), ("JC_PG_URL", &url)]);
-        let out = BufReader::new(c.stdout.take().unwrap());
-        let (send, recv) = std::sync::mpsc::channel();
-        let reader = std::thread::spawn(move || {
-            for line in out.lines().map_while(Result::ok) {
-                if let Some((_, n)) = line.rsplit_once("ACK ") {
-                    let _ = send.send(n.parse::<usize>().unwrap());
-                }
-            }
-        });
-        let first = recv.recv_timeout(Duration::from_secs(30)).expect("the child acknowledges a batch");
-        std::thread::sleep(Duration::from_millis(random(300)));
-        c.kill().unwrap(); // SIGKILL
-        c.wait().unwrap();
-        reader.join().unwrap();
-        let last = recv.try_iter().last().unwrap_or(first);
+        let c = child("crash_child", &[("JC_PG_CRASH", &schema.name), ("JC_PG_URL", &url)]);
+        let last = store_suite::kill_after_first_ack(c, Duration::from_secs(30), Duration::from_millis(random(300)));
         // The server rolls the killed transaction back once it sees the connection gone.
         let store = schema.open();
         let events = all_events(&store).len();

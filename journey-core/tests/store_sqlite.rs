@@ -125,24 +125,8 @@ fn crash_safety_under_sigkill() {
     let mut acked_total = None;
     while iterations < 40 && started.elapsed() < Duration::from_secs(20) {
         iterations += 1;
-        let mut c = child("crash_child", ("JC_CRASH_CHILD", &path));
-        let out = BufReader::new(c.stdout.take().unwrap());
-        let (send, recv) = std::sync::mpsc::channel();
-        let reader = std::thread::spawn(move || {
-            for line in out.lines().map_while(Result::ok) {
-                // The test harness may print "test crash_child ... " before the first line.
-                if let Some((_, n)) = line.rsplit_once("ACK ") {
-                    let _ = send.send(n.parse::<usize>().unwrap());
-                }
-            }
-        });
-        // Let it start, then kill it at a random point.
-        let first = recv.recv_timeout(Duration::from_secs(20)).expect("the child acknowledges a batch");
-        std::thread::sleep(Duration::from_millis(random(120)));
-        c.kill().unwrap(); // SIGKILL
-        c.wait().unwrap();
-        reader.join().unwrap();
-        let last = recv.try_iter().last().unwrap_or(first);
+        let c = child("crash_child", ("JC_CRASH_CHILD", &path));
+        let last = store_suite::kill_after_first_ack(c, Duration::from_secs(20), Duration::from_millis(random(120)));
         // Reopen and check.
         let store = Arc::new(SqliteStore::open(&path).unwrap());
         let report = store.check().unwrap();

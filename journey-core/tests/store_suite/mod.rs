@@ -776,3 +776,25 @@ macro_rules! conformance {
         }
     };
 }
+
+/// Kills a crash-test child: waits for its first `ACK <n>` line (a batch it saw committed),
+/// lets it run `pause` more, kills it with SIGKILL, and returns the last `n` it printed.
+pub fn kill_after_first_ack(mut child: std::process::Child, wait: std::time::Duration, pause: std::time::Duration) -> usize {
+    use std::io::{BufRead, BufReader};
+    let out = BufReader::new(child.stdout.take().expect("the child's stdout is piped"));
+    let (send, recv) = std::sync::mpsc::channel();
+    let reader = std::thread::spawn(move || {
+        for line in out.lines().map_while(Result::ok) {
+            // The test harness may print "test crash_child ... " before the first line.
+            if let Some((_, n)) = line.rsplit_once("ACK ") {
+                let _ = send.send(n.parse::<usize>().unwrap());
+            }
+        }
+    });
+    let first = recv.recv_timeout(wait).expect("the child acknowledges a batch");
+    std::thread::sleep(pause);
+    child.kill().unwrap(); // SIGKILL
+    child.wait().unwrap();
+    reader.join().unwrap();
+    recv.try_iter().last().unwrap_or(first)
+}
