@@ -2,7 +2,8 @@
 
 Reads ``$DATA_DIR/events.parquet`` and ``$DATA_DIR/links.parquet`` and ``$DESIGN``, runs the
 Spark pipeline (``journey_core.spark``) in local mode with ``$SPARK_CORES`` cores (default 2)
-and writes ``$OUT/<measure>.json`` in the kit's format; prints one timing line per step.
+and writes ``$OUT/<measure>.json`` in the kit's format; prints one timing line per step, with the peak resident memory of the whole process tree
+(driver, Spark JVM, Python workers) so far.
 Steps: ``load`` (the Spark session and the Parquet scan), ``stitch`` (label propagation, and
 the profile of every key for stitch.json), ``journeys`` + measures (one distributed pass:
 partial states per partition, merged, finished; timed as ``analyse``).
@@ -17,6 +18,7 @@ import json
 import os
 import resource
 import sys
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -39,10 +41,53 @@ MEASURES: dict[str, Any] = {
 }
 
 
+class TreeRss:
+    """The peak resident memory of this process and all its descendants together (the
+    Spark JVM and its Python workers are children: getrusage would give only the largest
+    one), sampled from /proc every 100 ms on a background thread."""
+
+    def __init__(self) -> None:
+        self.peak_kb = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    @staticmethod
+    def _tree_kb() -> int:
+        children: dict[int, list[int]] = {}
+        rss: dict[int, int] = {}
+        for entry in os.listdir("/proc"):
+            if not entry.isdigit():
+                continue
+            try:
+                with open(f"/proc/{entry}/stat", encoding="ascii", errors="replace") as f:
+                    fields = f.read().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            pid, ppid = int(entry), int(fields[1])
+            children.setdefault(ppid, []).append(pid)
+            rss[pid] = int(fields[21]) * (resource.getpagesize() // 1024)
+        total, todo = 0, [os.getpid()]
+        while todo:
+            pid = todo.pop()
+            total += rss.get(pid, 0)
+            todo.extend(children.get(pid, []))
+        return total
+
+    def _run(self) -> None:
+        while not self._stop.wait(0.1):
+            self.peak_kb = max(self.peak_kb, self._tree_kb())
+
+    def mb(self) -> float:
+        self.peak_kb = max(self.peak_kb, self._tree_kb())
+        return round(self.peak_kb / 1024.0, 1)
+
+
+TREE = TreeRss()
+
+
 def peak_rss_mb() -> float:
-    self_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    children_kb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    return round(max(self_kb, children_kb) / 1024.0, 1)
+    return TREE.mb()
 
 
 def line(measure: str, seconds: float) -> None:
