@@ -9,6 +9,10 @@
 #   4. `mypy --strict` over the pure-Python package and examples/python/*.py;
 #   5. pytest over bindings-python/tests (no test collected counts as a failure).
 #
+# The PostgreSQL tests use the server at JOURNEY_CORE_PG_URL (tests/run starts one). When
+# it is unset (and JOURNEY_CORE_SKIP_POSTGRES is not 1) this script starts a throw-away
+# server itself with scripts/postgres.sh, under its own state file, and stops it on exit.
+#
 # Usage: bash bindings-python/scripts/test.sh [extra pytest arguments]
 set -euo pipefail
 
@@ -75,6 +79,13 @@ if [[ ${#examples[@]} -gt 0 ]]; then
 fi
 
 # 5. The tests. pytest exits 5 when it collected nothing: that is a failure here.
+if [[ -z "${JOURNEY_CORE_PG_URL:-}" && "${JOURNEY_CORE_SKIP_POSTGRES:-}" != 1 ]]; then
+    step "starting a throw-away PostgreSQL server (scripts/postgres.sh)"
+    export JOURNEY_CORE_PG_STATE="${TMPDIR:-/tmp}/journey-core-pg.python.$$.state"
+    trap 'bash "$repo/scripts/postgres.sh" stop' EXIT
+    JOURNEY_CORE_PG_URL=$(bash "$repo/scripts/postgres.sh" start)
+    export JOURNEY_CORE_PG_URL
+fi
 step "pytest bindings-python/tests"
 status=0
 "$python" -m pytest "$binding/tests" -p no:cacheprovider "$@" || status=$?

@@ -16,6 +16,7 @@ mod map;
 mod partial;
 mod preset;
 mod schema;
+mod store;
 mod table;
 mod time;
 mod tracker;
@@ -56,6 +57,8 @@ mod _native {
             // Hidden: out of `__all__`, so neither `import *` nor the stubs see it.
             m.add_function(wrap_pyfunction!(super::testing::_panic_for_testing, m)?)?;
             m.index()?.call_method1("remove", ("_panic_for_testing",))?;
+            m.add_function(wrap_pyfunction!(super::testing::_drop_postgres_schema, m)?)?;
+            m.index()?.call_method1("remove", ("_drop_postgres_schema",))?;
         }
         Ok(())
     }
@@ -74,6 +77,17 @@ mod testing {
     #[pyfunction]
     pub fn _panic_for_testing() -> PyResult<()> {
         panic!("deliberate panic for testing")
+    }
+    }
+
+    guarded! {
+    /// Drops a PostgreSQL schema with every table in it, so that each test leaves the
+    /// server as it found it. Not part of the API.
+    #[pyfunction]
+    pub fn _drop_postgres_schema(py: Python<'_>, url: &str, schema: &str) -> PyResult<()> {
+        use journey_core::store::{PostgresOptions, PostgresStore};
+        let options = PostgresOptions { schema: schema.to_string(), pool_size: 1, ..PostgresOptions::default() };
+        py.detach(|| PostgresStore::open(url, options)?.drop_schema()).map_err(crate::error::py_err)
     }
     }
 }

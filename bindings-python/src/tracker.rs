@@ -13,9 +13,9 @@ use std::time::Duration;
 use std::io::Write;
 use std::path::PathBuf;
 
-use journey_core::store::{Durability, KeyHasher, export_jsonl, import_jsonl};
+use journey_core::store::{export_jsonl, import_jsonl};
 use journey_core::tracker::{ProfileFilter, Ticker, Tracker, TrackerConfig};
-use journey_core::{Error, MapDocument, SqliteOptions, SqliteStore};
+use journey_core::{Error, MapDocument};
 use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyString};
@@ -24,6 +24,7 @@ use serde_json::{Map, Value};
 use crate::convert::{self, repr_str};
 use crate::error::{py_err, to_py_err};
 use crate::map::PyMapDocument;
+use crate::store::{Backend, StoreArgs};
 use crate::{event, identity, time};
 
 thread_local! {
@@ -201,24 +202,39 @@ fn filter(filter: Option<&Bound<'_, PyAny>>, criteria: Option<&Bound<'_, PyDict>
 /// firing the deadlines that fell due before it; :meth:`advance` (or :meth:`start_clock`,
 /// from the wall clock) does the same without an event.
 ///
-/// The tracker keeps its journeys in memory, for its lifetime, or with ``path`` in a
+/// The tracker keeps its journeys in memory, for its lifetime, with ``path`` in a
 /// SQLite file (WAL; an acknowledged event or batch survives the process being killed;
-/// one writing tracker per file). It can be shared between threads; the interpreter is
-/// released while the core works. Close it with :meth:`close` (or use it as a context
-/// manager): the file is brought up to date and released, and every later call raises
-/// :class:`ClosedError`.
+/// one writing tracker per file), or with ``postgres`` on a PostgreSQL server (12 or
+/// newer), in the tables of ``schema``, shared by every tracker (in any process or on
+/// any machine) opened on the same server and schema: their writes are serialised by
+/// the server, so a customer tracked by one is seen by all, and a due deadline fires
+/// once across them. :attr:`store` says which. It can be shared between threads; the
+/// interpreter is released while the core works. Close it with :meth:`close` (or use
+/// it as a context manager): the store is brought up to date and released, and every
+/// later call raises :class:`ClosedError`.
 ///
 /// Args:
 ///     doc: The map document; it is validated first.
 ///     path: A SQLite file to keep the journeys in (created if missing, migrated on
-///         open); in memory when ``None``.
-///     durability: ``process`` (a commit survives the process being killed) or ``os``
-///         (also an OS crash or power cut: the log is synced on every commit).
+///         open); in memory when ``None`` (and no ``postgres``).
+///     postgres: A PostgreSQL connection URL, ``postgres://user:password@host:port/db``
+///         (or ``key=value`` pairs), to keep the journeys on that server; not with
+///         ``path``. The URL is not kept, and errors name the server without it.
+///     durability: SQLite only: ``process`` (a commit survives the process being
+///         killed; the default) or ``os`` (also an OS crash or power cut: the log is
+///         synced on every commit).
 ///     key_secret: Store identity values only as keyed hashes (HMAC-SHA-256 with this
-///         secret, ``bytes``); lookups by raw key still work.
+///         secret, ``bytes``); lookups by raw key still work. SQLite or PostgreSQL.
 ///     hash_kinds: Hash only these key kinds (e.g. ``["email", "phone"]``); every kind
 ///         when ``None``.
-///     read_only: Open the file for reading only, beside a writer.
+///     read_only: SQLite only: open the file for reading only, beside a writer.
+///     schema: PostgreSQL only: the schema holding the tables (created if missing;
+///         lowercase letters, digits and ``_``, at most 63 bytes); ``journey_core`` when
+///         ``None``.
+///     pool_size: PostgreSQL only: the most connections the tracker opens (at least 1);
+///         4 when ``None``.
+///     connect_timeout: PostgreSQL only: seconds connecting may take, unless the URL
+///         sets ``connect_timeout``; 5 when ``None``.
 ///     map: The id of the map to track against; the document's first map when ``None``.
 ///     recent_events: How many recent events customer context returns.
 ///     interest_properties: Event properties whose values count as interests in
@@ -238,10 +254,16 @@ fn filter(filter: Option<&Bound<'_, PyAny>>, criteria: Option<&Bound<'_, PyDict>
 /// Raises:
 ///     ValidationError: The document has problems, or is larger than ``limits`` allow.
 ///     StorageError: The file cannot be opened as a store (another tracker writes it,
-///         it is not a journey-core database, or it is of a newer version).
+///         it is not a journey-core database, or it is of a newer version); the
+///         PostgreSQL server cannot be reached (the message names it), the URL is
+///         malformed (``url:``), ``schema`` is not a valid name (``schema:``) or holds
+///         other tables, ``pool_size`` is 0.
 ///     JourneyIOError: The file cannot be opened.
-///     ValueError: ``durability`` is unknown, or ``key_secret`` / ``read_only`` without
-///         ``path``.
+///     ValueError: ``durability`` is unknown; ``path`` and ``postgres`` together;
+///         ``key_secret`` / ``hash_kinds`` without a store; ``durability`` /
+///         ``read_only`` with ``postgres``; ``schema`` / ``pool_size`` /
+///         ``connect_timeout`` without it; ``connect_timeout`` not positive. The message
+///         names the option.
 ///     NotFoundError: No map has the id ``map``.
 ///     ParseError: ``identity`` or ``limits`` is malformed; ``path`` names the bad
 ///         element, e.g. ``identity.levels.email`` or ``limits.batch_size``.
@@ -255,8 +277,8 @@ pub struct PyTracker {
     map_id: String,
     /// The document, for analyses of the tracker's store.
     doc: Arc<MapDocument>,
-    /// The SQLite file, if any.
-    path: Option<PathBuf>,
+    /// Where the journeys are kept.
+    backend: Backend,
 }
 
 impl PyTracker {
@@ -269,30 +291,6 @@ impl PyTracker {
     pub fn core(&self) -> PyResult<(Arc<Tracker>, Arc<MapDocument>)> {
         Ok((self.get()?, self.doc.clone()))
     }
-}
-
-/// The SQLite store's options from keyword arguments.
-fn sqlite_options(durability: &str, key_secret: Option<&[u8]>, hash_kinds: Option<Vec<String>>, read_only: bool) -> PyResult<SqliteOptions> {
-    let durability = match durability {
-        "process" => Durability::Process,
-        "os" => Durability::Os,
-        other => return Err(PyValueError::new_err(format!("durability must be 'process' or 'os', not {other:?}"))),
-    };
-    let key_hasher = match (key_secret, hash_kinds) {
-        (Some(secret), kinds) => {
-            if secret.is_empty() {
-                return Err(PyValueError::new_err("key_secret must not be empty"));
-            }
-            let h = KeyHasher::new(secret);
-            Some(match kinds {
-                Some(k) => h.only(k),
-                None => h,
-            })
-        }
-        (None, Some(_)) => return Err(PyValueError::new_err("hash_kinds needs key_secret")),
-        (None, None) => None,
-    };
-    Ok(SqliteOptions { durability, key_hasher, read_only, ..SqliteOptions::default() })
 }
 
 impl Drop for PyTracker {
@@ -311,16 +309,20 @@ guarded! {
 #[pymethods]
 impl PyTracker {
     #[new]
-    #[pyo3(signature = (doc, *, path = None, durability = "process", key_secret = None, hash_kinds = None, read_only = false, map = None, recent_events = 20, interest_properties = None, identity = None, limits = None))]
+    #[pyo3(signature = (doc, *, path = None, postgres = None, durability = None, key_secret = None, hash_kinds = None, read_only = false, schema = None, pool_size = None, connect_timeout = None, map = None, recent_events = 20, interest_properties = None, identity = None, limits = None))]
     #[allow(clippy::too_many_arguments)]
     fn new(
         py: Python<'_>,
         doc: &Bound<'_, PyMapDocument>,
         path: Option<PathBuf>,
-        durability: &str,
+        postgres: Option<String>,
+        durability: Option<String>,
         key_secret: Option<Vec<u8>>,
         hash_kinds: Option<Vec<String>>,
         read_only: bool,
+        schema: Option<String>,
+        pool_size: Option<usize>,
+        connect_timeout: Option<f64>,
         map: Option<String>,
         recent_events: usize,
         interest_properties: Option<Vec<String>>,
@@ -328,19 +330,11 @@ impl PyTracker {
         limits: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<Self> {
         let config = config(map, recent_events, interest_properties, identity, limits)?;
-        let options = sqlite_options(durability, key_secret.as_deref(), hash_kinds, read_only)?;
-        if path.is_none() && (options.key_hasher.is_some() || read_only) {
-            return Err(PyValueError::new_err("key_secret, hash_kinds and read_only need a path (a SQLite file)"));
-        }
+        let store = StoreArgs { path, postgres, durability, key_secret, hash_kinds, read_only, schema, pool_size, connect_timeout };
         let doc: MapDocument = doc.get().inner.clone();
-        let tracker = py
-            .detach(|| match &path {
-                Some(p) => Tracker::with_store(&doc, config, Arc::new(SqliteStore::open_with(p, options)?)),
-                None => Tracker::new(&doc, config),
-            })
-            .map_err(py_err)?;
+        let (tracker, backend) = store.open(py, &doc, config)?;
         let map_id = tracker.resolver().map().id.clone();
-        Ok(PyTracker { inner: Mutex::new(Some(Arc::new(tracker))), id: clocks::new_id(), map_id, doc: Arc::new(doc), path })
+        Ok(PyTracker { inner: Mutex::new(Some(Arc::new(tracker))), id: clocks::new_id(), map_id, doc: Arc::new(doc), backend })
     }
 
     /// The right to be forgotten: removes the profile of ``key`` with its events, keys,
@@ -434,10 +428,17 @@ impl PyTracker {
         convert::serialize_to_py(py, &stats)
     }
 
-    /// The SQLite file, or ``None`` for a tracker in memory.
+    /// The SQLite file, or ``None`` for a tracker in memory or on PostgreSQL.
     #[getter]
     fn path(&self) -> Option<String> {
-        self.path.as_ref().map(|p| p.display().to_string())
+        self.backend.path().map(|p| p.display().to_string())
+    }
+
+    /// Which store keeps the journeys: ``"memory"``, ``"sqlite"`` (``path``) or
+    /// ``"postgres"``. The PostgreSQL URL is not kept (it may hold a password).
+    #[getter]
+    fn store(&self) -> &'static str {
+        self.backend.name()
     }
 
     /// Tracks one event.
@@ -884,7 +885,11 @@ impl PyTracker {
 
     fn __repr__(&self, py: Python<'_>) -> String {
         let closed = if self.closed()? { ", closed" } else { "" };
-        format!("Tracker(map={}{closed})", repr_str(py, &self.map_id))
+        let store = match self.backend {
+            Backend::Memory => String::new(),
+            _ => format!(", store={}", repr_str(py, self.backend.name())),
+        };
+        format!("Tracker(map={}{store}{closed})", repr_str(py, &self.map_id))
     }
 }
 }

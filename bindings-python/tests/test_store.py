@@ -30,7 +30,8 @@ def test_journeys_survive_reopening(doc: jc.MapDocument, tmp_path: Path) -> None
     db = tmp_path / "j.sqlite"
     fired: list[Action] = []
     with jc.Tracker(doc, path=db) as t:
-        assert t.path == str(db)
+        assert t.path == str(db) and t.store == "sqlite"
+        assert repr(t) == "Tracker(map='shop', store='sqlite')"
         t.subscribe(fired.append)
         t.track_batch([ev(0, ["session:a"], "product_view"), ev(1, ["session:a"], "add_to_cart"), ev(2, ["session:a"], "remove_from_cart")])
         t.track(ev(3, ["session:a", "email:ana@example.com"], "newsletter_signup"))
@@ -89,8 +90,10 @@ def test_keyed_hashing(doc: jc.MapDocument, tmp_path: Path) -> None:
         jc.Tracker(doc, path=tmp_path / "k.sqlite", key_secret=b"")
     with pytest.raises(ValueError, match="hash_kinds needs key_secret"):
         jc.Tracker(doc, path=tmp_path / "k.sqlite", hash_kinds=["email"])
-    with pytest.raises(ValueError, match="need a path"):
+    with pytest.raises(ValueError, match="key_secret needs a store"):
         jc.Tracker(doc, key_secret=b"x")
+    with pytest.raises(ValueError, match="read_only needs a store: path"):
+        jc.Tracker(doc, read_only=True)
     with pytest.raises(ValueError, match="durability must be"):
         jc.Tracker(doc, path=tmp_path / "k.sqlite", durability="disk")  # type: ignore[arg-type]
 

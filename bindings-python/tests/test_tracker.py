@@ -127,8 +127,10 @@ def test_constructor_defaults(shop: MapDocument) -> None:
     assert t.clock is None
     assert not t.closed
     assert repr(t) == "Tracker(map='shop')"
+    assert t.store == "memory" and t.path is None
     assert str(inspect.signature(Tracker)) == (
-        "(doc, *, path=None, durability='process', key_secret=None, hash_kinds=None, read_only=False, map=None, recent_events=20, interest_properties=None, identity=None, limits=None)"
+        "(doc, *, path=None, postgres=None, durability=None, key_secret=None, hash_kinds=None, read_only=False, schema=None, pool_size=None, "
+        "connect_timeout=None, map=None, recent_events=20, interest_properties=None, identity=None, limits=None)"
     )
     t.close()
 

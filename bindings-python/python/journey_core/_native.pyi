@@ -271,24 +271,39 @@ class Tracker:
     firing the deadlines that fell due before it; :meth:`advance` (or :meth:`start_clock`,
     from the wall clock) does the same without an event.
 
-    The tracker keeps its journeys in memory, for its lifetime, or with ``path`` in a
+    The tracker keeps its journeys in memory, for its lifetime, with ``path`` in a
     SQLite file (WAL; an acknowledged event or batch survives the process being killed;
-    one writing tracker per file). It can be shared between threads; the interpreter is
-    released while the core works. Close it with :meth:`close` (or use it as a context
-    manager): the file is brought up to date and released, and every later call raises
-    :class:`ClosedError`.
+    one writing tracker per file), or with ``postgres`` on a PostgreSQL server (12 or
+    newer), in the tables of ``schema``, shared by every tracker (in any process or on
+    any machine) opened on the same server and schema: their writes are serialised by
+    the server, so a customer tracked by one is seen by all, and a due deadline fires
+    once across them. :attr:`store` says which. It can be shared between threads; the
+    interpreter is released while the core works. Close it with :meth:`close` (or use
+    it as a context manager): the store is brought up to date and released, and every
+    later call raises :class:`ClosedError`.
 
     Args:
         doc: The map document; it is validated first.
         path: A SQLite file to keep the journeys in (created if missing, migrated on
-            open); in memory when ``None``.
-        durability: ``process`` (a commit survives the process being killed) or ``os``
-            (also an OS crash or power cut: the log is synced on every commit).
+            open); in memory when ``None`` (and no ``postgres``).
+        postgres: A PostgreSQL connection URL, ``postgres://user:password@host:port/db``
+            (or ``key=value`` pairs), to keep the journeys on that server; not with
+            ``path``. The URL is not kept, and errors name the server without it.
+        durability: SQLite only: ``process`` (a commit survives the process being
+            killed; the default) or ``os`` (also an OS crash or power cut: the log is
+            synced on every commit).
         key_secret: Store identity values only as keyed hashes (HMAC-SHA-256 with this
-            secret, ``bytes``); lookups by raw key still work.
+            secret, ``bytes``); lookups by raw key still work. SQLite or PostgreSQL.
         hash_kinds: Hash only these key kinds (e.g. ``["email", "phone"]``); every kind
             when ``None``.
-        read_only: Open the file for reading only, beside a writer.
+        read_only: SQLite only: open the file for reading only, beside a writer.
+        schema: PostgreSQL only: the schema holding the tables (created if missing;
+            lowercase letters, digits and ``_``, at most 63 bytes); ``journey_core`` when
+            ``None``.
+        pool_size: PostgreSQL only: the most connections the tracker opens (at least 1);
+            4 when ``None``.
+        connect_timeout: PostgreSQL only: seconds connecting may take, unless the URL
+            sets ``connect_timeout``; 5 when ``None``.
         map: The id of the map to track against; the document's first map when ``None``.
         recent_events: How many recent events customer context returns.
         interest_properties: Event properties whose values count as interests in
@@ -308,10 +323,16 @@ class Tracker:
     Raises:
         ValidationError: The document has problems, or is larger than ``limits`` allow.
         StorageError: The file cannot be opened as a store (another tracker writes it,
-            it is not a journey-core database, or it is of a newer version).
+            it is not a journey-core database, or it is of a newer version); the
+            PostgreSQL server cannot be reached (the message names it), the URL is
+            malformed (``url:``), ``schema`` is not a valid name (``schema:``) or holds
+            other tables, ``pool_size`` is 0.
         JourneyIOError: The file cannot be opened.
-        ValueError: ``durability`` is unknown, or ``key_secret`` / ``read_only`` without
-            ``path``.
+        ValueError: ``durability`` is unknown; ``path`` and ``postgres`` together;
+            ``key_secret`` / ``hash_kinds`` without a store; ``durability`` /
+            ``read_only`` with ``postgres``; ``schema`` / ``pool_size`` /
+            ``connect_timeout`` without it; ``connect_timeout`` not positive. The message
+            names the option.
         NotFoundError: No map has the id ``map``.
         ParseError: ``identity`` or ``limits`` is malformed; ``path`` names the bad
             element, e.g. ``identity.levels.email`` or ``limits.batch_size``.
@@ -322,10 +343,14 @@ class Tracker:
         doc: MapDocument,
         *,
         path: str | os.PathLike[str] | None = None,
-        durability: Literal["process", "os"] = "process",
+        postgres: str | None = None,
+        durability: Literal["process", "os"] | None = None,
         key_secret: bytes | None = None,
         hash_kinds: Sequence[str] | None = None,
         read_only: bool = False,
+        schema: str | None = None,
+        pool_size: int | None = None,
+        connect_timeout: float | None = None,
         map: str | None = None,
         recent_events: int = 20,
         interest_properties: Sequence[str] | None = None,
@@ -389,7 +414,12 @@ class Tracker:
 
     @property
     def path(self) -> str | None:
-        """The SQLite file, or ``None`` for a tracker in memory."""
+        """The SQLite file, or ``None`` for a tracker in memory or on PostgreSQL."""
+
+    @property
+    def store(self) -> Literal["memory", "sqlite", "postgres"]:
+        """Which store keeps the journeys: ``"memory"``, ``"sqlite"`` (``path``) or
+        ``"postgres"``. The PostgreSQL URL is not kept (it may hold a password)."""
 
     def track(self, event: Event) -> Tracked:
         """Tracks one event.
