@@ -117,3 +117,42 @@ def test_merging_other_measures_is_refused_and_changes_nothing(design: jc.MapDoc
     assert mine.to_bytes() == before
     with pytest.raises(ValueError, match="itself"):
         mine.merge(mine)
+
+
+def test_quantile_sketch_keeps_counts_exact_and_medians_within_its_accuracy(design: jc.MapDocument, profiled: Any) -> None:
+    exact_measures: dict[str, Any] = {"funnels": MEASURES["funnels"], "gray_areas": {}}
+    measures = {**exact_measures, "quantiles": {"sketch": {"relative_accuracy": 0.01}}}
+    exact = jc.Analysis.from_arrow(design, profiled).results(exact_measures)
+    states = [jc.Analysis.from_arrow(design, p).partials(measures).to_bytes() for p in parts(profiled, 3)]
+    merged = jc.Partials.from_bytes(states[2])
+    for s in states[:2]:
+        merged.merge(jc.Partials.from_bytes(s))
+    r = merged.finish()
+    assert r.funnels[0] is not None and exact.funnels[0] is not None
+    got = json.loads(r.funnels[0].to_json())["time_to_convert"]
+    want = json.loads(exact.funnels[0].to_json())["time_to_convert"]
+    assert got["relative_accuracy"] == 0.01 and "relative_accuracy" not in want
+    assert (got["journeys"], got["histogram"]) == (want["journeys"], want["histogram"])
+    assert got["median_us"] != want["median_us"]
+    assert abs(got["median_us"] - want["median_us"]) <= 0.01 * want["median_us"]
+    assert abs(got["p90_us"] - want["p90_us"]) <= 0.01 * want["p90_us"] + 0.5
+    assert r.gray_areas is not None
+    gray = json.loads(r.gray_areas.to_json())
+    assert gray["median_gap_relative_accuracy"] == 0.01
+    # one pass gives the same estimates
+    assert r.funnels[0].to_json() == jc.Analysis.from_arrow(design, profiled).results(measures).funnels[0].to_json()
+    exact_states = [jc.Analysis.from_arrow(design, p).partials(exact_measures).to_bytes() for p in parts(profiled, 3)]
+    assert sum(map(len, states)) < sum(map(len, exact_states))
+
+
+def test_bad_quantile_options_and_mixed_states_are_refused(design: jc.MapDocument, profiled: Any) -> None:
+    a = jc.Analysis.from_arrow(design, profiled.slice(0, 100))
+    with pytest.raises(jc.ParseError) as err:
+        a.partials({"gray_areas": {}, "quantiles": {"sketch": {"relative_accuracy": 0.5}}})
+    assert err.value.path == "quantiles.relative_accuracy"
+    with pytest.raises(jc.ParseError, match="approximate"):
+        a.partials({"quantiles": "approximate"})
+    mine = a.partials({"gray_areas": {}})
+    with pytest.raises(jc.ParseError) as err:
+        mine.merge(a.partials({"gray_areas": {}, "quantiles": {"sketch": {}}}))
+    assert err.value.path == "partial.header.options.quantiles"

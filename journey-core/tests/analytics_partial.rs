@@ -12,7 +12,8 @@ use std::path::{Path, PathBuf};
 
 use analytics_fixture::{CHANNELS, DEPTS, NAMES, design};
 use journey_core::analytics::bench::BenchParams;
-use journey_core::analytics::partial::{BreakdownSpec, FORMAT_VERSION, MAGIC, PartialOptions, Partials, ProfiledEvent, Results};
+use journey_core::analytics::funnel::TimeToConvert;
+use journey_core::analytics::partial::{BreakdownSpec, FORMAT_VERSION, MAGIC, PartialOptions, Partials, ProfiledEvent, QuantileMode, Results};
 use journey_core::analytics::{
     self, Analysis, AnalysisOptions, Breakdown, EmotionOptions, FunnelOptions, HypothesisOptions, KeyMomentsOptions, NameLevel, Outcome, StepLevel,
     json,
@@ -161,9 +162,10 @@ fn without_stitch(mut r: Results) -> Results {
     r
 }
 
-fn run(c: &Case) {
+/// Splits, merges both ways and finishes: the one-pass results, which it returns.
+fn run(c: &Case, opts: &PartialOptions) -> Results {
     let doc = design();
-    let opts = options();
+    let opts = opts.clone();
     let events: Vec<Event> = c.events.iter().map(event).collect();
     let links: Vec<analytics::IdentityLink> =
         c.links.iter().map(|&(a, b, ts)| analytics::IdentityLink { a: key(KEYS[a]), b: key(KEYS[b]), ts }).collect();
@@ -202,6 +204,7 @@ fn run(c: &Case) {
         right.merge(&left).unwrap();
     }
     assert_eq!(right.finish().unwrap(), single);
+    single
 }
 
 /// Parts that stitch their own events and links: whole connected components in each.
@@ -237,7 +240,15 @@ proptest! {
 
     #[test]
     fn any_split_merged_in_any_order_equals_one_pass(c in case()) {
-        run(&c);
+        run(&c, &options());
+    }
+
+    /// With quantile sketches: any split merged in any order gives the same results, bit
+    /// for bit, and they are the exact ones but for medians and p90s within the accuracy.
+    #[test]
+    fn sketched_states_merge_in_any_order_to_the_same_estimates(c in case()) {
+        let sketch = run(&c, &sketched(options()));
+        assert_close_to_exact(&sketch, &run(&c, &options()), ALPHA);
     }
 
     #[test]
@@ -597,4 +608,248 @@ fn partial_options_from_minimal_json() {
     assert_eq!(o.key_moments, Some(KeyMomentsOptions { outcome: Some(Outcome::Touchpoint("done".into())), ..KeyMomentsOptions::default() }));
     let err = serde_json::from_str::<PartialOptions>(r#"{"paths": {"kk": 4}}"#).unwrap_err().to_string();
     assert!(err.contains("kk"), "{err}");
+}
+
+// ---- quantile sketches ----------------------------------------------------------------------
+
+const ALPHA: f64 = 0.01;
+
+fn sketched(mut o: PartialOptions) -> PartialOptions {
+    o.quantiles = QuantileMode::sketch(ALPHA);
+    o
+}
+
+/// Sketched results are the exact ones but for the medians and p90s (each within `alpha` of
+/// the exact value, p90 rounded to an integer: within `alpha·x + 0.5`) and the fields saying so.
+fn assert_close_to_exact(sketch: &Results, exact: &Results, alpha: f64) {
+    let mut s = sketch.clone();
+    assert_eq!(s.quantiles, QuantileMode::sketch(alpha));
+    s.quantiles = QuantileMode::Exact;
+    let close = |what: &str, est: Option<f64>, x: Option<f64>, slack: f64| match (est, x) {
+        (Some(e), Some(x)) => assert!((e - x).abs() <= (alpha + 1e-12) * x.abs() + slack, "{what}: {e} estimates {x}"),
+        (e, x) => assert_eq!(e, x, "{what}"),
+    };
+    let ttc = |s: &mut TimeToConvert, e: &TimeToConvert, what: &str| {
+        assert_eq!(s.relative_accuracy, Some(alpha), "{what}");
+        close(what, s.median_us, e.median_us, 0.0);
+        close(what, s.p90_us.map(|x| x as f64), e.p90_us.map(|x| x as f64), 0.5);
+        (s.median_us, s.p90_us, s.relative_accuracy) = (e.median_us, e.p90_us, None);
+    };
+    for (f, e) in s.funnels.iter_mut().zip(&exact.funnels) {
+        ttc(&mut f.time_to_convert, &e.time_to_convert, "funnel");
+    }
+    for (b, e) in s.funnel_breakdowns.iter_mut().zip(&exact.funnel_breakdowns) {
+        ttc(&mut b.total.time_to_convert, &e.total.time_to_convert, "breakdown total");
+        for (g, eg) in b.groups.iter_mut().zip(&e.groups) {
+            ttc(&mut g.time_to_convert, &eg.time_to_convert, "breakdown group");
+        }
+    }
+    if let (Some(g), Some(e)) = (s.gray_areas.as_mut(), exact.gray_areas.as_ref()) {
+        assert_eq!(g.median_gap_relative_accuracy, Some(alpha));
+        g.median_gap_relative_accuracy = None;
+        for (d, ed) in [(&mut g.department, &e.department), (&mut g.channel, &e.channel)] {
+            for (c, ec) in d.changes.iter_mut().zip(&ed.changes) {
+                close("median gap", c.median_gap_us, ec.median_gap_us, 0.0);
+                c.median_gap_us = ec.median_gap_us;
+            }
+        }
+    }
+    assert_eq!(s, *exact, "every count, histogram and other field is exact");
+}
+
+#[test]
+fn bench_small_sketched_is_within_the_accuracy_of_the_expected_outputs() {
+    let (doc, whole, given) = bench_setup(&data());
+    let mut exact = bench_options();
+    exact.funnel_breakdowns.push(BreakdownSpec { funnel: exact.funnels[0].clone(), by: Breakdown::Channel });
+    let opts = sketched(exact.clone());
+    let bytes = |opts: &PartialOptions| -> Vec<Vec<u8>> {
+        (0..3)
+            .map(|k| {
+                let mine: Vec<ProfiledEvent> = given.iter().filter(|e| part_of(&e.profile, 3) == k).cloned().collect();
+                Analysis::from_profiled(&doc, &mine, AnalysisOptions::without_limits()).unwrap().partials(opts).unwrap().to_bytes().unwrap()
+            })
+            .collect()
+    };
+    let parts: Vec<Partials> = bytes(&opts).iter().map(|b| Partials::from_bytes(b).unwrap()).collect();
+    let finish = |order: [usize; 3]| Partials::merge_all(order.map(|i| &parts[i])).unwrap().unwrap().finish().unwrap();
+    let r = finish([2, 0, 1]);
+    assert_eq!(r, finish([1, 2, 0]), "bit for bit, in any order");
+    assert_eq!(r, whole.results(&opts).unwrap(), "one pass gives the same estimates");
+    assert_close_to_exact(&r, &whole.results(&exact).unwrap(), ALPHA);
+    // the expected outputs' figures, within 1 %
+    let expected: serde_json::Value = serde_json::from_str(&expected("funnel")).unwrap();
+    let median = expected["time_to_convert"]["median_us"].as_f64().unwrap();
+    assert_eq!(median, 369_409_350.0);
+    let got = r.funnels[0].time_to_convert.median_us.unwrap();
+    assert!(got != median && (got - median).abs() <= ALPHA * median, "{got} estimates {median}");
+    assert_eq!(serde_json::to_value(&r.funnels[0].time_to_convert.histogram).unwrap(), expected["time_to_convert"]["histogram"]);
+    let size = |opts: &PartialOptions| bytes(opts).iter().map(Vec::len).sum::<usize>();
+    println!("bench small, 3 parts: exact states {} bytes, sketched {} bytes", size(&exact), size(&opts));
+}
+
+/// `n` converted journeys of two events ("a" then "c", a department handoff and a channel
+/// switch between them), times to convert spread from 1 s to 6 days.
+fn converted_journeys(n: usize) -> Vec<Event> {
+    let mut x: u64 = 0x2545_F491_4F6C_DD1D;
+    let mut events = Vec::with_capacity(2 * n);
+    for i in 0..n {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        // log-uniform between 10^6 and ~5.2 * 10^11 µs
+        let ttc = (1e6 * (13.16 * (x >> 11) as f64 / (1u64 << 53) as f64).exp()) as i64;
+        let (k, t0) = (key(&format!("session:{i}")), (i as i64) * 1_000);
+        events.push(Event::new(t0, k.clone(), "a", "web"));
+        events.push(Event::new(t0 + ttc, k, "c", "phone"));
+    }
+    events
+}
+
+/// Figures for the notes: `JC_SKETCH_JOURNEYS=1000000 cargo test --release -p journey-core
+/// --test analytics_partial -- --nocapture sketched_states_stay_small` (default 100,000).
+#[test]
+fn sketched_states_stay_small() {
+    let n: usize = std::env::var("JC_SKETCH_JOURNEYS").ok().and_then(|v| v.parse().ok()).unwrap_or(100_000);
+    let a = Analysis::from_events(&design(), &converted_journeys(n), AnalysisOptions::default()).unwrap();
+    let mut f = FunnelOptions::events(&["a", "c"]);
+    f.now_us = a.journeys().now();
+    let exact = PartialOptions { funnels: vec![f], gray_areas: Some(Default::default()), ..Default::default() };
+    let opts = sketched(exact.clone());
+    let (e, s) = (a.partials(&exact).unwrap(), a.partials(&opts).unwrap());
+    let (eb, sb) = (e.to_bytes().unwrap().len(), s.to_bytes().unwrap().len());
+    // the state without the header (the map and options), which does not grow
+    let empty = Analysis::from_events(&design(), &[], AnalysisOptions::default()).unwrap().partials(&opts).unwrap().to_bytes().unwrap().len();
+    println!(
+        "{n} converted journeys (funnel + gray areas): exact state {eb} bytes ({:.1} MB), sketched {sb} bytes ({:.1} KB; {} bytes without the empty state's {empty}), {:.0}x smaller",
+        eb as f64 / 1e6,
+        sb as f64 / 1024.0,
+        sb - empty,
+        eb as f64 / sb as f64
+    );
+    let r = s.finish().unwrap();
+    assert_eq!(r.funnels[0].converted, n as u64);
+    assert_eq!(r.gray_areas.as_ref().unwrap().department.changes[0].occurrences, n as u64);
+    assert_close_to_exact(&r, &e.finish().unwrap(), ALPHA);
+    // times to convert and gaps: n values each in the exact state, a bounded sketch here
+    assert!(eb > 20 * n, "{eb}");
+    assert!(sb - empty < 60_000, "{} bytes of sketches", sb - empty);
+}
+
+#[test]
+fn bad_quantile_options_are_refused_with_the_field() {
+    let (_, a) = small();
+    for alpha in [0.0, 0.5, 0.00001, -0.01] {
+        let o = PartialOptions { gray_areas: Some(Default::default()), quantiles: QuantileMode::sketch(alpha), ..Default::default() };
+        for r in [a.partials(&o).map(|_| ()), a.results(&o).map(|_| ())] {
+            match r {
+                Err(Error::Parse { path, message, .. }) => {
+                    assert_eq!(path, "quantiles.relative_accuracy");
+                    assert!(message.contains("between 0.0001 and 0.1") && message.contains(&alpha.to_string()), "{message}");
+                }
+                other => panic!("{alpha}: {other:?}"),
+            }
+        }
+    }
+    // as the bindings pass them: JSON
+    let o: PartialOptions = serde_json::from_str(r#"{"gray_areas": {}, "quantiles": {"sketch": {}}}"#).unwrap();
+    assert_eq!(o.quantiles, QuantileMode::sketch(0.01));
+    let o: PartialOptions = serde_json::from_str(r#"{"quantiles": "exact"}"#).unwrap();
+    assert_eq!(o, PartialOptions::default());
+    let err = serde_json::from_str::<PartialOptions>(r#"{"quantiles": {"sketch": {"relative_accuracy": 0.01, "alpha": 1}}}"#).unwrap_err().to_string();
+    assert!(err.contains("alpha"), "{err}");
+    let err = serde_json::from_str::<PartialOptions>(r#"{"quantiles": "approximate"}"#).unwrap_err().to_string();
+    assert!(err.contains("approximate") && err.contains("sketch"), "{err}");
+}
+
+#[test]
+fn exact_and_sketched_states_do_not_merge() {
+    let (_, a) = small();
+    let mut exact = a.partials(&options()).unwrap();
+    let before = exact.to_bytes().unwrap();
+    let mut sketch = a.partials(&sketched(options())).unwrap();
+    for r in [exact.merge(&sketch), sketch.merge(&a.partials(&options()).unwrap())] {
+        match r {
+            Err(Error::Parse { path, message, .. }) => {
+                assert_eq!(path, "partial.header.options.quantiles");
+                assert!(message.contains("\"exact\"") && message.contains("sketch"), "{message}");
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+    assert_eq!(exact.to_bytes().unwrap(), before, "unchanged");
+    let mut finer = options();
+    finer.quantiles = QuantileMode::sketch(0.001);
+    assert!(matches!(sketch.merge(&a.partials(&finer).unwrap()), Err(Error::Parse { path, .. }) if path == "partial.header.options.quantiles"));
+}
+
+/// The events of the golden state in `tests/data/partial-v1`, written by journey-core before
+/// quantile sketches existed (with `options()` over them).
+fn golden_analysis() -> Analysis {
+    // (ts, session, name, channel)
+    let rows = [
+        (1, 1, "a", "web"), (5, 1, "c", "phone"), (9, 1, "d", "web"),
+        (2, 2, "b", "web"), (20, 2, "c", "app"), (26, 2, "e", "app"),
+        (3, 3, "a", "app"), (4, 3, "a", "web"), (11, 3, "c", "web"), (12, 3, "d", "phone"),
+        (30, 4, "b", "web"), (41, 4, "c", "web"),
+    ];
+    let events: Vec<Event> = rows.iter().map(|&(ts, s, n, c)| Event::new(ts, key(&format!("session:{s}")), n, c)).collect();
+    Analysis::from_events(&design(), &events, AnalysisOptions::default()).unwrap()
+}
+
+#[test]
+fn exact_states_are_byte_for_byte_those_written_before_sketches() {
+    let golden = std::fs::read(data().join("../partial-v1/exact-before-sketches.bin")).unwrap();
+    let a = golden_analysis();
+    let bytes = a.partials(&options()).unwrap().to_bytes().unwrap();
+    assert!(bytes == golden, "the exact state's bytes changed");
+    let payload = String::from_utf8(golden[28..].to_vec()).unwrap();
+    assert!(payload.contains("\"ttcs\":[8,8]") && payload.contains("\"gaps\":[4,18,7,11]"));
+    assert!(!payload.contains("quantiles") && !payload.contains("ttc_histogram"));
+    let old = Partials::from_bytes(&golden).unwrap();
+    assert_eq!(old.finish().unwrap(), a.results(&options()).unwrap());
+    assert_eq!(old.options().quantiles, QuantileMode::Exact);
+}
+
+#[test]
+fn sketched_states_round_trip_and_bad_sketches_are_refused() {
+    let a = golden_analysis();
+    let opts = sketched(options());
+    let bytes = a.partials(&opts).unwrap().to_bytes().unwrap();
+    let back = Partials::from_bytes(&bytes).unwrap();
+    assert_eq!(back.to_bytes().unwrap(), bytes, "stable bytes");
+    assert_eq!(back.finish().unwrap(), a.results(&opts).unwrap());
+    let text = String::from_utf8(bytes[28..].to_vec()).unwrap();
+    assert!(text.contains(r#""quantiles":{"sketch":{"relative_accuracy":0.01}}"#));
+    assert!(text.contains(r#""ttcs":{"relative_accuracy":0.01,"zeros":0,"buckets":{"#) && text.contains("\"ttc_histogram\":["));
+    let finish_error = |from: &str, to: &str| -> (String, String) {
+        let bad = text.replacen(from, to, 1);
+        assert_ne!(bad, text, "{from}");
+        match Partials::from_bytes(&framed(bad.as_bytes())).and_then(|p| p.finish()) {
+            Err(Error::Parse { path, message, .. }) => (path, message),
+            other => panic!("{to}: {other:?}"),
+        }
+    };
+    // a sketch counting a journey that is not there
+    let (path, m) = finish_error(r#""ttcs":{"relative_accuracy":0.01,"zeros":0"#, r#""ttcs":{"relative_accuracy":0.01,"zeros":1"#);
+    assert_eq!(path, "partial.funnel.ttcs", "{m}");
+    assert!(m.contains("times to convert for"), "{m}");
+    // a sketch of another accuracy than the options say
+    let (path, m) = finish_error(r#""ttcs":{"relative_accuracy":0.01"#, r#""ttcs":{"relative_accuracy":0.02"#);
+    assert_eq!(path, "partial.funnel.ttcs", "{m}");
+    // exact values where the options say sketch
+    let exact = a.partials(&options()).unwrap().to_bytes().unwrap();
+    let exact = String::from_utf8(exact[28..].to_vec()).unwrap();
+    let mixed = exact.replacen(r#""stitch":true}"#, r#""stitch":true,"quantiles":{"sketch":{"relative_accuracy":0.01}}}"#, 1);
+    assert_ne!(mixed, exact);
+    match Partials::from_bytes(&framed(mixed.as_bytes())).unwrap().finish() {
+        Err(Error::Parse { path, message, .. }) => {
+            assert_eq!(path, "partial.funnel.ttcs");
+            assert!(message.contains("not kept as the options say"), "{message}");
+        }
+        other => panic!("{other:?}"),
+    }
+    // options out of range in hand-made bytes
+    let (path, m) = finish_error(r#""quantiles":{"sketch":{"relative_accuracy":0.01}}"#, r#""quantiles":{"sketch":{"relative_accuracy":0.5}}"#);
+    assert_eq!(path, "partial.header.options.quantiles", "{m}");
 }

@@ -215,6 +215,12 @@ pub struct JsTimeToConvert {
     /// Histogram.
     #[napi(ts_type = "Array<TtcBucket>")]
     pub histogram: Vec<JsTtcBucket>,
+    /// Absent when the median and p90 are exact; else they are estimates from a quantile
+    /// sketch, each within this relative error of the exact value (p90 then rounded to a
+    /// whole microsecond). The counts and the histogram are exact either way.
+    #[serde(default)]
+    #[napi(js_name = "relative_accuracy", ts_type = "number | undefined")]
+    pub relative_accuracy: Option<f64>,
 }
 
 /// The funnel measure.
@@ -738,6 +744,11 @@ pub struct JsGrayAreasResult {
     /// Channel switches.
     #[napi(ts_type = "GrayAreaDimension")]
     pub channel: JsGrayAreaDimension,
+    /// Absent when the median gaps are exact; else they are estimates from a quantile sketch,
+    /// each within this relative error of the exact median.
+    #[serde(default)]
+    #[napi(js_name = "median_gap_relative_accuracy", ts_type = "number | undefined")]
+    pub median_gap_relative_accuracy: Option<f64>,
 }
 
 /// The options of the conformance measure, as published.

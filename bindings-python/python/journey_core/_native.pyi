@@ -1364,10 +1364,15 @@ class Analysis:
                 ``{"funnel": {...}, "by": "channel"}``), ``transitions`` (a list of levels),
                 ``paths``, ``emotion``, ``emotion_by_persona``, ``gray_areas``,
                 ``key_moments``, ``hypotheses`` (dicts of options, ``{}`` for the
-                defaults); a field left out is not computed.
+                defaults); a field left out is not computed. ``quantiles``:
+                ``"exact"`` (the default) or ``{"sketch": {"relative_accuracy": 0.01}}``
+                to keep times to convert and handoff gaps in a small mergeable sketch
+                (medians and p90s within that relative error, reported as
+                ``relative_accuracy`` / ``median_gap_relative_accuracy``).
 
         Raises:
-            ParseError: ``measures`` is malformed (``path`` names the field).
+            ParseError: ``measures`` is malformed (``path`` names the field, e.g.
+                ``quantiles.relative_accuracy`` outside 0.0001..0.1).
         """
 
     def results(self, measures: dict[str, Any] | str) -> PartialResults:

@@ -20,7 +20,8 @@
 //!   empty. Other groups are listed only when they hold a journey.
 //! * Each group is a whole funnel over its journeys: step counts, conversion from the
 //!   previous step, stops (in progress / dropped), excluded journeys and time to convert
-//!   (median, p90, histogram), computed exactly as [`super::funnel()`] does.
+//!   (median, p90, histogram), computed exactly as [`super::funnel()`] does (in partial
+//!   states with a quantile sketch, the medians and p90s are estimates: [`super::quantiles`]).
 
 use serde::{Deserialize, Serialize};
 
@@ -29,6 +30,7 @@ use super::intern::NONE;
 use super::journeys::{Journey, Journeys};
 use super::partial::merge::{bad, merge_groups};
 use super::persona::PersonaOptions;
+use super::quantiles::QuantileMode;
 use crate::error::Result;
 use crate::time::Micros;
 
@@ -193,12 +195,16 @@ impl BreakdownCounts {
 }
 
 /// The counts of a breakdown with a grouping built by the caller; `partial`: over part of
-/// the data (`now` decided at the finish unless the options give it).
-pub(crate) fn counts_by<G>(j: &Journeys<'_>, o: &FunnelOptions, grouping: Grouping<G>, partial: bool) -> Result<BreakdownCounts>
+/// the data (`now` decided at the finish unless the options give it), times to convert kept
+/// as it says; `None`: over all the data, exact.
+pub(crate) fn counts_by<G>(j: &Journeys<'_>, o: &FunnelOptions, grouping: Grouping<G>, partial: Option<&QuantileMode>) -> Result<BreakdownCounts>
 where
     G: Fn(usize, &Journey<'_>, Option<&JourneyFunnel>) -> u32 + Sync,
 {
-    let p = if partial { funnel::prepare_partial(j, o)? } else { funnel::prepare(j, o)? };
+    let p = match partial {
+        Some(q) => funnel::prepare_partial(j, o, q)?,
+        None => funnel::prepare(j, o)?,
+    };
     let total = funnel::accumulate(j, &p, 1, |_, _, _| 0).pop().expect("one group");
     let counts = funnel::accumulate(j, &p, grouping.labels.len(), grouping.group);
     let keep_empty = grouping.keep_empty;

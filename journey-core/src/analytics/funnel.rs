@@ -27,7 +27,9 @@
 //! * Step labels: a step's names joined by `|`.
 //! * Time-to-convert histogram: buckets `[0, e1), [e1, e2), ..., [ek, W]` (the last one ends
 //!   at the window, `null` when unbounded); median = mean of the two middle values, p90 =
-//!   nearest rank (the ⌈0.9·m⌉-th smallest).
+//!   nearest rank (the ⌈0.9·m⌉-th smallest). Partial states may keep the times in a quantile
+//!   sketch ([`super::quantiles`]): the median and p90 are then estimates (the result's
+//!   `relative_accuracy` says how close), the histogram stays exact.
 
 use std::collections::BTreeMap;
 
@@ -38,8 +40,9 @@ use crate::time::Micros;
 
 use super::intern::NONE;
 use super::journeys::{Journey, Journeys};
-use super::numbers::{median_i64, ratio};
+use super::numbers::ratio;
 use super::partial::merge::{add_counts, add_map, bad, expect_len};
+use super::quantiles::{QuantileMode, Samples};
 
 /// What the names of a funnel step are matched against.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -196,6 +199,11 @@ pub struct TimeToConvert {
     pub p90_us: Option<Micros>,
     /// Histogram.
     pub histogram: Vec<TtcBucket>,
+    /// Absent when the median and p90 are exact; else they are estimates from a quantile
+    /// sketch, each within this relative error of the exact value (p90 then rounded to a
+    /// whole microsecond). The counts and the histogram are exact either way.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub relative_accuracy: Option<f64>,
 }
 
 /// The funnel measure.
@@ -386,21 +394,26 @@ pub(crate) struct Prepared {
     masks: Vec<u64>,
     excl_mask: Vec<u64>,
     c: Compiled,
+    /// How times to convert are kept.
+    quantiles: QuantileMode,
+    /// Histogram edges (counted while sketching).
+    edges: Vec<Micros>,
 }
 
 /// Checks the options and compiles them against the journeys, `now` resolved (the options',
 /// else the last `ts` of the data).
 pub(crate) fn prepare(j: &Journeys<'_>, o: &FunnelOptions) -> Result<Prepared> {
-    prepare_with(j, o, Some(o.now_us.or(j.now()).unwrap_or(0)))
+    prepare_with(j, o, Some(o.now_us.or(j.now()).unwrap_or(0)), QuantileMode::Exact)
 }
 
 /// Compiles a funnel for a partial state over part of the data: `now` is the options' (the
-/// data's last `ts` is not known yet when they give none: in-progress is decided at the finish).
-pub(crate) fn prepare_partial(j: &Journeys<'_>, o: &FunnelOptions) -> Result<Prepared> {
-    prepare_with(j, o, o.now_us)
+/// data's last `ts` is not known yet when they give none: in-progress is decided at the finish),
+/// times to convert kept as `quantiles` says.
+pub(crate) fn prepare_partial(j: &Journeys<'_>, o: &FunnelOptions, quantiles: &QuantileMode) -> Result<Prepared> {
+    prepare_with(j, o, o.now_us, *quantiles)
 }
 
-fn prepare_with(j: &Journeys<'_>, o: &FunnelOptions, now: Option<Micros>) -> Result<Prepared> {
+fn prepare_with(j: &Journeys<'_>, o: &FunnelOptions, now: Option<Micros>, quantiles: QuantileMode) -> Result<Prepared> {
     let m = o.steps.len();
     if m == 0 || m > 64 {
         return Err(Error::parse("steps", format!("a funnel has 1 to 64 steps, not {m}")));
@@ -420,12 +433,14 @@ fn prepare_with(j: &Journeys<'_>, o: &FunnelOptions, now: Option<Micros>) -> Res
         now,
         has_excl: !o.exclusion_steps.is_empty(),
     };
-    Ok(Prepared { masks, excl_mask, c })
+    Ok(Prepared { masks, excl_mask, c, quantiles, edges: o.histogram_edges_us.clone() })
 }
 
 /// The partial state of a funnel (or of one group of a breakdown) over a subset of whole
 /// journeys. Counts merge by addition and times to convert by concatenation (the median and
-/// p90 stay exact). In-progress needs `now`, the last `ts` of the *whole* data unless the
+/// p90 stay exact), or, with a quantile sketch ([`super::quantiles`]), by adding the sketches
+/// (the median and p90 become estimates; the histogram is then counted as it goes, exactly).
+/// In-progress needs `now`, the last `ts` of the *whole* data unless the
 /// options give one: when it is not known yet, each stopped journey's deadline (`t0 + W`) is
 /// kept in `pending` (deadline -> journeys, per level) and counted at the finish.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -438,14 +453,25 @@ pub struct FunnelCounts {
     pub pending: Vec<BTreeMap<Micros, u64>>,
     /// Journeys removed by exclusion steps.
     pub excluded: u64,
-    /// Times to convert of the converted journeys.
-    pub ttcs: Vec<Micros>,
+    /// Times to convert of the converted journeys: every value, or a sketch.
+    pub ttcs: Samples,
+    /// With a sketch only: converted journeys per time-to-convert histogram bucket.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ttc_histogram: Option<Vec<u64>>,
 }
 
 impl FunnelCounts {
-    /// Empty counts for a funnel of `m` steps.
-    pub fn new(m: usize) -> Self {
-        FunnelCounts { levels: vec![0; m + 1], in_progress: vec![0; m + 1], pending: vec![BTreeMap::new(); m + 1], excluded: 0, ttcs: Vec::new() }
+    /// Empty counts for a funnel of `m` steps, times to convert kept as `quantiles` says (a
+    /// sketch also counts the histogram's `edges + 1` buckets).
+    pub fn new(m: usize, quantiles: &QuantileMode, edges: usize) -> Self {
+        FunnelCounts {
+            levels: vec![0; m + 1],
+            in_progress: vec![0; m + 1],
+            pending: vec![BTreeMap::new(); m + 1],
+            excluded: 0,
+            ttcs: quantiles.samples(),
+            ttc_histogram: (!quantiles.is_exact()).then(|| vec![0; edges + 1]),
+        }
     }
 
     /// Adds the counts of other journeys (same funnel).
@@ -457,8 +483,12 @@ impl FunnelCounts {
             add_map(a, b);
         }
         self.excluded += o.excluded;
-        self.ttcs.extend_from_slice(&o.ttcs);
-        Ok(())
+        self.ttcs.merge(&o.ttcs, "funnel.ttcs")?;
+        match (&mut self.ttc_histogram, &o.ttc_histogram) {
+            (Some(a), Some(b)) => add_counts(a, b, "funnel.ttc_histogram"),
+            (None, None) => Ok(()),
+            _ => Err(bad("funnel.ttc_histogram", "present in one state and not in the other")),
+        }
     }
 
     /// Whether no journey was counted.
@@ -467,7 +497,8 @@ impl FunnelCounts {
     }
 
     /// Decides the pending journeys against `now` and checks the shape against the options.
-    fn resolved(&self, m: usize, now: Micros) -> Result<FunnelCounts> {
+    fn resolved(&self, o: &FunnelOptions, now: Micros) -> Result<FunnelCounts> {
+        let m = o.steps.len();
         expect_len(&self.levels, m + 1, "funnel.levels")?;
         expect_len(&self.in_progress, m + 1, "funnel.in_progress")?;
         expect_len(&self.pending, m + 1, "funnel.pending")?;
@@ -478,8 +509,19 @@ impl FunnelCounts {
                 return Err(bad("funnel.in_progress", format!("more journeys in progress than journeys at level {l}")));
             }
         }
-        if out.ttcs.len() as u64 != out.levels[m] {
+        if out.ttcs.len() != out.levels[m] {
             return Err(bad("funnel.ttcs", format!("{} times to convert for {} converted journeys", out.ttcs.len(), out.levels[m])));
+        }
+        match (&out.ttcs, &out.ttc_histogram) {
+            (Samples::Exact(_), None) => {}
+            (Samples::Sketch(s), Some(h)) => {
+                out.ttcs.check(&QuantileMode::sketch(s.relative_accuracy), "funnel.ttcs")?;
+                expect_len(h, o.histogram_edges_us.len() + 1, "funnel.ttc_histogram")?;
+                if h.iter().sum::<u64>() != out.levels[m] {
+                    return Err(bad("funnel.ttc_histogram", format!("{} journeys in the histogram for {} converted journeys", h.iter().sum::<u64>(), out.levels[m])));
+                }
+            }
+            _ => return Err(bad("funnel.ttc_histogram", "a histogram is counted with a sketch of times to convert, and only then")),
         }
         Ok(out)
     }
@@ -487,7 +529,7 @@ impl FunnelCounts {
     /// The published funnel; `now` is the evaluation time (the options', else the last `ts`
     /// of the whole data).
     pub fn finish(&self, o: &FunnelOptions, now: Micros) -> Result<Funnel> {
-        let g = self.resolved(o.steps.len(), now)?;
+        let g = self.resolved(o, now)?;
         let has_excl = !o.exclusion_steps.is_empty();
         let a = assemble(g, o, has_excl);
         Ok(Funnel {
@@ -504,7 +546,7 @@ impl FunnelCounts {
 
     /// The counts as published (without the options).
     pub(crate) fn assembled(&self, o: &FunnelOptions, now: Micros) -> Result<Assembled> {
-        let g = self.resolved(o.steps.len(), now)?;
+        let g = self.resolved(o, now)?;
         Ok(assemble(g, o, !o.exclusion_steps.is_empty()))
     }
 }
@@ -518,8 +560,9 @@ where
 {
     let (masks, excl_mask, c) = (&p.masks, &p.excl_mask, &p.c);
     let m = c.m;
+    let empty = FunnelCounts::new(m, &p.quantiles, p.edges.len());
     let parts = j.par(|range| {
-        let mut acc = vec![FunnelCounts::new(m); groups];
+        let mut acc = vec![empty.clone(); groups];
         let mut scratch = Scratch::default();
         let mut mk: Vec<u64> = Vec::new();
         let mut ex: Vec<bool> = Vec::new();
@@ -555,12 +598,15 @@ where
             }
             if let Some(t) = r.ttc {
                 a.ttcs.push(t);
+                if let Some(h) = a.ttc_histogram.as_mut() {
+                    h[bucket(t, &p.edges)] += 1;
+                }
             }
         }
         acc
     });
     let mut it = parts.into_iter();
-    let mut total = it.next().unwrap_or_else(|| vec![FunnelCounts::new(m); groups]);
+    let mut total = it.next().unwrap_or_else(|| vec![empty.clone(); groups]);
     for part in it {
         for (a, b) in total.iter_mut().zip(&part) {
             a.merge(b).expect("same shape");
@@ -605,7 +651,7 @@ fn assemble(mut g: FunnelCounts, o: &FunnelOptions, has_excl: bool) -> Assembled
         converted: at_least[m - 1],
         steps,
         stopped_at,
-        time_to_convert: time_to_convert(&mut g.ttcs, &o.histogram_edges_us, o.window_us),
+        time_to_convert: time_to_convert(&mut g.ttcs, g.ttc_histogram.as_deref(), &o.histogram_edges_us, o.window_us),
         excluded: has_excl.then_some(g.excluded),
     }
 }
@@ -639,27 +685,31 @@ pub fn funnel(j: &Journeys<'_>, o: &FunnelOptions) -> Result<Funnel> {
     g.finish(o, p.now().expect("resolved"))
 }
 
-/// The partial state of a funnel over these journeys (see [`FunnelCounts`]).
-pub fn funnel_counts(j: &Journeys<'_>, o: &FunnelOptions) -> Result<FunnelCounts> {
-    let p = prepare_partial(j, o)?;
+/// The partial state of a funnel over these journeys, times to convert kept as `quantiles`
+/// says (see [`FunnelCounts`]).
+pub fn funnel_counts(j: &Journeys<'_>, o: &FunnelOptions, quantiles: &QuantileMode) -> Result<FunnelCounts> {
+    let p = prepare_partial(j, o, quantiles)?;
     Ok(accumulate(j, &p, 1, |_, _, _| 0).pop().expect("one group"))
 }
 
-/// Median, p90 and histogram of times to convert.
-pub(crate) fn time_to_convert(ttcs: &mut [Micros], edges: &[Micros], window: Option<Micros>) -> TimeToConvert {
+/// The histogram bucket of a time to convert.
+fn bucket(x: Micros, edges: &[Micros]) -> usize {
+    edges.iter().filter(|&&e| x >= e).count()
+}
+
+/// Median, p90 and histogram of times to convert; `counted`: the histogram counted while
+/// sketching (else it is counted from the exact values).
+pub(crate) fn time_to_convert(ttcs: &mut Samples, counted: Option<&[u64]>, edges: &[Micros], window: Option<Micros>) -> TimeToConvert {
     let n = ttcs.len();
-    let mut hist = vec![0u64; edges.len() + 1];
-    for &x in ttcs.iter() {
-        hist[edges.iter().filter(|&&e| x >= e).count()] += 1;
-    }
-    let p90 = if n == 0 {
-        None
-    } else {
-        let k = (9 * n).div_ceil(10) - 1;
-        let (_, &mut v, _) = ttcs.select_nth_unstable(k);
-        Some(v)
-    };
-    let median = median_i64(ttcs);
+    let hist = counted.map(<[u64]>::to_vec).unwrap_or_else(|| {
+        let mut hist = vec![0u64; edges.len() + 1];
+        for &x in ttcs.values().unwrap_or_default() {
+            hist[bucket(x, edges)] += 1;
+        }
+        hist
+    });
+    let p90 = ttcs.p90();
+    let median = ttcs.median();
     let histogram = (0..=edges.len())
         .map(|i| TtcBucket {
             from_us: if i == 0 { 0 } else { edges[i - 1] },
@@ -667,5 +717,5 @@ pub(crate) fn time_to_convert(ttcs: &mut [Micros], edges: &[Micros], window: Opt
             journeys: hist[i],
         })
         .collect();
-    TimeToConvert { journeys: n as u64, median_us: median, p90_us: p90, histogram }
+    TimeToConvert { journeys: n, median_us: median, p90_us: p90, histogram, relative_accuracy: ttcs.relative_accuracy() }
 }

@@ -14,7 +14,9 @@
 //!   `emotion_window` (default 3); per occurrence, mean rating after minus mean rating before
 //!   when both windows have a rating; averaged over those occurrences (`emotion_change_n`).
 //!   Computed exactly: window means times lcm(1..w) are integers.
-//! * Median gap: the mean of the two middle gaps for an even count.
+//! * Median gap: the mean of the two middle gaps for an even count. Partial states may keep
+//!   the gaps in a quantile sketch ([`super::quantiles`]): the median gaps are then estimates
+//!   (`median_gap_relative_accuracy` says how close); every count stays exact.
 //! * Rows are sorted by `(from, to)`; ranking is left to the reader (by lift, by count).
 
 use rustc_hash::FxHashMap;
@@ -25,8 +27,9 @@ use crate::error::Result;
 use super::columns::{NO_RATING, RATING_UNIT};
 use super::intern::{Interner, NONE};
 use super::journeys::Journeys;
-use super::numbers::{lcm_upto, median_i64, ratio};
+use super::numbers::{lcm_upto, ratio};
 use super::partial::merge::bad;
+use super::quantiles::{QuantileMode, Samples};
 
 /// How to compute gray areas.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -117,6 +120,10 @@ pub struct GrayAreas {
     pub department: GrayDimension,
     /// Channel switches.
     pub channel: GrayDimension,
+    /// Absent when the median gaps are exact; else they are estimates from a quantile sketch,
+    /// each within this relative error of the exact median.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub median_gap_relative_accuracy: Option<f64>,
 }
 
 /// The sums of one kind of change `(from, to)`.
@@ -130,17 +137,21 @@ pub struct Cell {
     pub d_sum: i64,
     /// Occurrences with an emotion change.
     pub d_n: u64,
-    /// The gaps between the two events (for the exact median).
-    pub gaps: Vec<i64>,
+    /// The gaps between the two events (for the median): every gap, or a sketch.
+    pub gaps: Samples,
 }
 
 impl Cell {
-    fn merge(&mut self, c: &Cell) {
+    fn new(quantiles: &QuantileMode) -> Self {
+        Cell { gaps: quantiles.samples(), ..Cell::default() }
+    }
+
+    fn merge(&mut self, c: &Cell, path: &str) -> Result<()> {
         self.occ += c.occ;
         self.ends += c.ends;
         self.d_sum += c.d_sum;
         self.d_n += c.d_n;
-        self.gaps.extend_from_slice(&c.gaps);
+        self.gaps.merge(&c.gaps, path)
     }
 }
 
@@ -179,7 +190,7 @@ impl DimensionCounts {
         for (a, b, c) in &o.cells {
             let key = (remap[*a as usize], remap[*b as usize]);
             match at.get(&key) {
-                Some(&i) => self.cells[i].2.merge(c),
+                Some(&i) => self.cells[i].2.merge(c, path)?,
                 None => {
                     at.insert(key, self.cells.len());
                     self.cells.push((key.0, key.1, c.clone()));
@@ -193,8 +204,14 @@ impl DimensionCounts {
         Ok(())
     }
 
-    fn finish(&self, l: i64, path: &str) -> Result<GrayDimension> {
+    fn finish(&self, l: i64, quantiles: &QuantileMode, path: &str) -> Result<GrayDimension> {
         self.check(path)?;
+        for (_, _, c) in &self.cells {
+            c.gaps.check(quantiles, path)?;
+            if c.gaps.len() != c.occ {
+                return Err(bad(path, format!("{} gaps for {} occurrences", c.gaps.len(), c.occ)));
+            }
+        }
         let baseline = ratio(self.base_ends as i128, self.base as i128);
         let mut changes: Vec<Change> = self
             .cells
@@ -213,7 +230,7 @@ impl DimensionCounts {
                     },
                     emotion_change: ratio(c.d_sum as i128, l as i128 * RATING_UNIT as i128 * c.d_n as i128),
                     emotion_change_n: c.d_n,
-                    median_gap_us: median_i64(&mut c.gaps.clone()),
+                    median_gap_us: c.gaps.clone().median(),
                 }
             })
             .collect();
@@ -243,19 +260,22 @@ impl GrayAreaCounts {
         self.channel.merge(&o.channel, "gray_areas.channel")
     }
 
-    /// The published measure.
-    pub fn finish(&self, o: &GrayAreasOptions) -> Result<GrayAreas> {
+    /// The published measure; `quantiles`: how the gaps were kept (the state must agree).
+    pub fn finish(&self, o: &GrayAreasOptions, quantiles: &QuantileMode) -> Result<GrayAreas> {
         let l = lcm_upto(o.emotion_window.max(1) as u64) as i64;
         Ok(GrayAreas {
             options: o.clone(),
-            department: self.department.finish(l, "gray_areas.department")?,
-            channel: self.channel.finish(l, "gray_areas.channel")?,
+            department: self.department.finish(l, quantiles, "gray_areas.department")?,
+            channel: self.channel.finish(l, quantiles, "gray_areas.channel")?,
+            median_gap_relative_accuracy: quantiles.relative_accuracy(),
         })
     }
 }
 
 struct Dim {
     n: usize,
+    /// An empty cell, in the form the gaps are kept in.
+    empty: Cell,
     dense: Vec<Cell>,
     sparse: FxHashMap<(u32, u32), Cell>,
     total: u64,
@@ -265,13 +285,14 @@ struct Dim {
 }
 
 impl Dim {
-    fn new(n: usize) -> Self {
-        let dense = if n <= 128 { vec![Cell::default(); n * n] } else { Vec::new() };
-        Dim { n, dense, sparse: FxHashMap::default(), total: 0, unknown: 0, base: 0, base_ends: 0 }
+    fn new(n: usize, quantiles: &QuantileMode) -> Self {
+        let empty = Cell::new(quantiles);
+        let dense = if n <= 128 { vec![empty.clone(); n * n] } else { Vec::new() };
+        Dim { n, empty, dense, sparse: FxHashMap::default(), total: 0, unknown: 0, base: 0, base_ends: 0 }
     }
     #[inline]
     fn cell(&mut self, a: u32, b: u32) -> &mut Cell {
-        if self.n <= 128 { &mut self.dense[a as usize * self.n + b as usize] } else { self.sparse.entry((a, b)).or_default() }
+        if self.n <= 128 { &mut self.dense[a as usize * self.n + b as usize] } else { self.sparse.entry((a, b)).or_insert_with(|| self.empty.clone()) }
     }
     fn into_counts(mut self, names: &Interner) -> DimensionCounts {
         let n = self.n;
@@ -296,24 +317,26 @@ impl Dim {
             o.sparse.into_iter().collect()
         };
         for ((a, b), c) in cells {
-            self.cell(a, b).merge(&c);
+            self.cell(a, b).merge(&c, "gray_areas").expect("parts of one computation keep gaps alike");
         }
     }
 }
 
 /// Computes gray areas for departments and channels.
 pub fn gray_areas(j: &Journeys<'_>, o: &GrayAreasOptions) -> GrayAreas {
-    gray_area_counts(j, o).finish(o).expect("counts built for these names")
+    let exact = QuantileMode::Exact;
+    gray_area_counts(j, o, &exact).finish(o, &exact).expect("counts built for these names")
 }
 
-/// The partial state of gray areas over these journeys (see [`GrayAreaCounts`]).
-pub fn gray_area_counts(j: &Journeys<'_>, o: &GrayAreasOptions) -> GrayAreaCounts {
+/// The partial state of gray areas over these journeys, gaps kept as `quantiles` says (see
+/// [`GrayAreaCounts`]).
+pub fn gray_area_counts(j: &Journeys<'_>, o: &GrayAreasOptions, quantiles: &QuantileMode) -> GrayAreaCounts {
     let w = o.emotion_window.max(1);
     let l = lcm_upto(w as u64) as i64;
     let (nd, nc) = (j.departments().len(), j.table().channels().len());
     let parts = j.par(|range| {
-        let mut dd = Dim::new(nd);
-        let mut dc = Dim::new(nc);
+        let mut dd = Dim::new(nd, quantiles);
+        let mut dc = Dim::new(nc, quantiles);
         let mut ps: Vec<i64> = Vec::new();
         let mut pn: Vec<i64> = Vec::new();
         for jx in range {

@@ -90,6 +90,7 @@ use super::numbers::ratio;
 use super::paths::{Paths, PathsOptions, paths};
 use super::persona::{self, EmotionByPersona, PersonaGroups, PersonaIndex, ReachByPersona};
 use super::properties::{EventProperties, value_text};
+use super::quantiles::QuantileMode;
 use super::reach::{Reach, ReachCounts, reach, reach_counts};
 use super::report::{Report, ReportOptions};
 use super::stitch::{StitchOptions, StitchResult, Stitched, stitch};
@@ -554,14 +555,14 @@ impl Analysis {
 
     /// A funnel broken down by a dimension ([`super::breakdown`]).
     pub fn funnel_breakdown(&self, options: &FunnelOptions, by: &Breakdown) -> Result<FunnelBreakdown> {
-        let counts = self.breakdown_counts(options, by, false)?;
+        let counts = self.breakdown_counts(options, by, None)?;
         let personas = (*by == Breakdown::Persona).then(|| self.personas().options.clone());
         counts.finish(options, by, options.now_us.or(self.journeys().now()).unwrap_or(0), personas)
     }
 
     /// The counts of a funnel breakdown; `partial`: for a partial state (`now` decided at the
-    /// finish unless the options give it).
-    pub(crate) fn breakdown_counts(&self, options: &FunnelOptions, by: &Breakdown, partial: bool) -> Result<BreakdownCounts> {
+    /// finish unless the options give it; times to convert kept as it says).
+    pub(crate) fn breakdown_counts(&self, options: &FunnelOptions, by: &Breakdown, partial: Option<&QuantileMode>) -> Result<BreakdownCounts> {
         let j = self.journeys();
         match by {
             Breakdown::Persona => {

@@ -40,8 +40,8 @@
 //!
 //! # The measures and their states
 //!
-//! Every measure's state is exact: sums and counts add; the medians and percentiles keep
-//! what they need (times to convert and handoff gaps as values, fitness as a
+//! Every measure's state is exact by default: sums and counts add; the medians and
+//! percentiles keep what they need (times to convert and handoff gaps as values, fitness as a
 //! `(conforming, events) -> journeys` map, rating distributions as `value -> journeys`); top
 //! paths keep every distinct path (the top of the whole data is chosen at the finish). States
 //! that name things (event names, channels, departments, paths) carry their own dictionary
@@ -60,10 +60,35 @@
 //! | `key_moments` | [`KeyMomentCounts`] |
 //! | `hypotheses` | [`HypothesisCounts`] |
 //! | `stitch` | [`StitchCounts`] |
+//! | `quantiles` (how the two above keep times and gaps) | `ttcs` and `gaps`: [`Samples`] (every value, or a [`Sketch`]) |
 //!
-//! Not built: the optional approximate sketch for medians and percentiles over very large
-//! data (the states are exact and grow with the number of converted journeys, handoffs and
-//! distinct paths); the journey table ([`Analysis::journey_table`]) is one row per journey,
+//! # Quantile sketches for very large data
+//!
+//! Times to convert and handoff gaps grow the states with the number of converted journeys
+//! and handoffs. With [`PartialOptions::quantiles`] set to a sketch (JSON
+//! `{"quantiles": {"sketch": {"relative_accuracy": 0.01}}}`, see [`super::quantiles`]), the
+//! funnel states (breakdown groups included) and the gray-area states keep a mergeable
+//! quantile sketch instead, of at most about `ln(max/min) / ln γ` buckets (`ln γ ≈ 2α`:
+//! about 1,400 buckets at 1 % for any times from 1 µs to 11 days), whatever the number of
+//! values. Then:
+//!
+//! * the time-to-convert medians and p90s and the gray areas' median gaps are estimates,
+//!   each within the relative accuracy `α` of the exact value (p90, an integer, within
+//!   `α·x + 0.5`); the results say so ([`Results::quantiles`],
+//!   `time_to_convert.relative_accuracy`, `gray_areas.median_gap_relative_accuracy`);
+//! * every count, the funnel's time-to-convert histogram (counted per bucket as it goes, its
+//!   edges being in the options) and every other field stay exact;
+//! * merging is still exact and order-free: any split merged in any order gives the same
+//!   results, bit for bit ([`Analysis::results`] with a sketch finishes the state of one
+//!   part, so it too gives those results);
+//! * states kept exactly and states kept in sketches do not merge (the options differ).
+//!
+//! Use it when states must stay small (millions of converted journeys or handoffs per state)
+//! and medians within 1 % do; keep the default `"exact"` otherwise.
+//!
+//! Not built: sketches for the other measures (fitness and rating distributions are already
+//! bounded by their number of distinct values; top paths keep every distinct path); the
+//! journey table ([`Analysis::journey_table`]) is one row per journey,
 //! not an aggregate: concatenate the partitions' tables (row order then follows the
 //! partitions).
 //!
@@ -97,7 +122,14 @@
 //! | 28.. | payload: UTF-8 JSON `{"header": {map, analysis options, measure options}, "state": {...}}` |
 //!
 //! The JSON payload is documented by the state types' fields (serde); numbers are exact
-//! (integers, and floats written to round-trip). A reader refuses other magic bytes, another
+//! (integers, and floats written to round-trip). Quantile sketches did not change the
+//! format: with the default `"quantiles": "exact"` the payload is byte for byte what it was
+//! (the option is left out of the header, times and gaps are plain arrays of integers), so
+//! states written before still read. With a sketch, the header's options carry
+//! `"quantiles": {"sketch": {"relative_accuracy": 0.01}}`, each `ttcs` and `gaps` is a sketch
+//! object `{"relative_accuracy": 0.01, "zeros": 0, "buckets": {"812": 3}}` (bucket index ->
+//! values, see [`super::quantiles`]), and each funnel state has a `ttc_histogram` (journeys
+//! per histogram bucket). A reader refuses other magic bytes, another
 //! version, unknown flags, a length or checksum that does not match, and a payload that does
 //! not parse, each with an error naming what is wrong ([`crate::Error::Parse`] at path
 //! `partial...`); merging states computed over another map, other analysis options or other
@@ -126,6 +158,7 @@ pub use super::persona::PersonaGroups;
 pub use super::reach::ReachCounts;
 pub use super::transitions::TransitionCounts;
 pub use profiled::ProfiledEvent;
+pub use super::quantiles::{QuantileMode, Samples, Sketch, SketchOptions};
 
 use super::breakdown::{Breakdown, FunnelBreakdown};
 use super::conformance::{Conformance, conformance_counts};
@@ -188,6 +221,10 @@ pub struct PartialOptions {
     pub hypotheses: Option<HypothesisOptions>,
     /// The stitch summary (meaningful when every part holds whole profiles).
     pub stitch: bool,
+    /// How the funnels' times to convert and the gray areas' gaps are kept: `"exact"` (every
+    /// value, the default) or a sketch (see the module docs). Left out of the JSON when exact.
+    #[serde(skip_serializing_if = "QuantileMode::is_exact")]
+    pub quantiles: QuantileMode,
 }
 
 impl PartialOptions {
@@ -212,6 +249,7 @@ impl PartialOptions {
             key_moments: Some(KeyMomentsOptions::default()),
             hypotheses: Some(HypothesisOptions::default()),
             stitch: true,
+            quantiles: QuantileMode::Exact,
         }
     }
 
@@ -353,6 +391,10 @@ pub struct Results {
     pub hypotheses: Option<HypothesisReport>,
     /// The stitch summary.
     pub stitch: Option<StitchResult>,
+    /// How the medians and percentiles were computed: exact, or estimated from quantile
+    /// sketches (within their relative accuracy; see the module docs).
+    #[serde(skip_serializing_if = "QuantileMode::is_exact")]
+    pub quantiles: QuantileMode,
 }
 
 /// Merges two optional states: both present (merged) or both absent.
@@ -375,6 +417,8 @@ impl Analysis {
     /// module docs of [`super::partial`](mod@self)). Bad options (an unknown touchpoint in a
     /// funnel, a funnel of no step) are errors here, as in the single-pass methods.
     pub fn partials(&self, options: &PartialOptions) -> Result<Partials> {
+        options.quantiles.check()?;
+        let q = &options.quantiles;
         let j = self.journeys();
         let map = self.map();
         let personas = options.wants_personas().then(|| self.personas().options.clone());
@@ -385,13 +429,13 @@ impl Analysis {
             personas,
             reach: options.reach.then(|| reach_counts(&j, 1, |_| 0).pop().expect("one group")),
             reach_by_persona: options.reach_by_persona.then(|| self.persona_reach_counts()),
-            funnels: options.funnels.iter().map(|f| funnel_counts(&j, f)).collect::<Result<_>>()?,
-            funnel_breakdowns: options.funnel_breakdowns.iter().map(|b| self.breakdown_counts(&b.funnel, &b.by, true)).collect::<Result<_>>()?,
+            funnels: options.funnels.iter().map(|f| funnel_counts(&j, f, q)).collect::<Result<_>>()?,
+            funnel_breakdowns: options.funnel_breakdowns.iter().map(|b| self.breakdown_counts(&b.funnel, &b.by, Some(q))).collect::<Result<_>>()?,
             transitions: options.transitions.as_ref().map(|_| transition_counts(&j)),
             paths: options.paths.as_ref().map(|o| path_counts(&j, o)),
             emotion: options.emotion.as_ref().map(|_| emotion_counts(&j, 1, |_| 0).pop().expect("one group")),
             emotion_by_persona: options.emotion_by_persona.as_ref().map(|_| self.persona_emotion_counts()),
-            gray_areas: options.gray_areas.as_ref().map(|o| gray_area_counts(&j, o)),
+            gray_areas: options.gray_areas.as_ref().map(|o| gray_area_counts(&j, o, q)),
             conformance: options.conformance.then(|| conformance_counts(&j)),
             key_moments: options.key_moments.as_ref().map(|o| key_moment_counts(&j, o)).transpose()?,
             hypotheses: options.hypotheses.as_ref().map(|o| hypothesis_counts(&j, o)).transpose()?,
@@ -402,8 +446,12 @@ impl Analysis {
     }
 
     /// The chosen measures in one pass over this analysis (the methods of [`Analysis`]), the
-    /// results [`Partials::finish`] reproduces from any split of the journeys.
+    /// results [`Partials::finish`] reproduces from any split of the journeys. With quantile
+    /// sketches, the finished state of all these journeys (the same estimates as any split).
     pub fn results(&self, options: &PartialOptions) -> Result<Results> {
+        if !options.quantiles.is_exact() {
+            return self.partials(options)?.finish();
+        }
         Ok(Results {
             reach: options.reach.then(|| self.reach()),
             reach_by_persona: options.reach_by_persona.then(|| self.reach_by_persona()),
@@ -418,6 +466,7 @@ impl Analysis {
             key_moments: options.key_moments.as_ref().map(|o| self.key_moments(o)).transpose()?,
             hypotheses: options.hypotheses.as_ref().map(|o| self.hypotheses(o)).transpose()?,
             stitch: options.stitch.then(|| self.stitch_summary()),
+            quantiles: QuantileMode::Exact,
         })
     }
 }
@@ -461,6 +510,13 @@ impl Partials {
         }
         if h.0.analysis != h.1.analysis {
             return Err(bad("header.analysis", format!("cannot merge states of different analysis options ({} and {})", h.0.analysis, h.1.analysis)));
+        }
+        if h.0.options.quantiles != h.1.options.quantiles {
+            let show = |q: &QuantileMode| serde_json::to_string(q).unwrap_or_default();
+            return Err(bad(
+                "header.options.quantiles",
+                format!("cannot merge states keeping quantiles differently ({} and {})", show(&h.0.options.quantiles), show(&h.1.options.quantiles)),
+            ));
         }
         if h.0.options != h.1.options {
             return Err(bad("header.options", "cannot merge states of different measures or measure options"));
@@ -507,6 +563,11 @@ impl Partials {
         let now = |f: &FunnelOptions| f.now_us.or(s.max_ts).unwrap_or(0);
         let personas = || s.personas.as_ref().ok_or_else(|| missing("personas"));
         let resolver = Resolver::new(map);
+        o.quantiles.check().map_err(|e| bad("header.options.quantiles", e.to_string()))?;
+        let breakdowns = s.funnel_breakdowns.iter().flat_map(|b| std::iter::once(&b.total).chain(b.groups.iter().map(|g| &g.1)));
+        for c in s.funnels.iter().chain(breakdowns) {
+            c.ttcs.check(&o.quantiles, "funnel.ttcs")?;
+        }
         merge::expect_len(&s.funnels, o.funnels.len(), "funnels")?;
         merge::expect_len(&s.funnel_breakdowns, o.funnel_breakdowns.len(), "funnel_breakdowns")?;
         let need = |on: bool, present: bool, what: &str| if on && !present { Err(missing(what)) } else { Ok(()) };
@@ -548,11 +609,12 @@ impl Partials {
                 .zip(s.emotion_by_persona.as_ref())
                 .map(|(e, g)| persona::finish_emotion(personas()?, g, map, e))
                 .transpose()?,
-            gray_areas: o.gray_areas.as_ref().zip(s.gray_areas.as_ref()).map(|(g, c)| c.finish(g)).transpose()?,
+            gray_areas: o.gray_areas.as_ref().zip(s.gray_areas.as_ref()).map(|(g, c)| c.finish(g, &o.quantiles)).transpose()?,
             conformance: s.conformance.as_ref().filter(|_| o.conformance).map(|c| c.finish(map)).transpose()?,
             key_moments: o.key_moments.as_ref().zip(s.key_moments.as_ref()).map(|(k, c)| c.finish(map, k)).transpose()?,
             hypotheses: o.hypotheses.as_ref().zip(s.hypotheses.as_ref()).map(|(h, c)| c.finish(&resolver, h)).transpose()?,
             stitch: s.stitch.as_ref().filter(|_| o.stitch).map(StitchCounts::finish),
+            quantiles: o.quantiles,
         })
     }
 
