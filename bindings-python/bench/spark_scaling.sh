@@ -59,5 +59,5 @@ for name, text in label.items():
     stitch, analyse = med("candidate", "stitch", "seconds"), med("candidate", "analyse", "seconds")
     print(f"| {name} | {text} | {wall:.1f} s | {rss:.0f} MB | {polars:.1f} s | {med('polars', '_process', 'peak_rss_mb'):.0f} MB "
           f"| {wall / polars:.2f} | {stitch:.1f} s | {analyse:.1f} s |")
-print("\n(jc-race reports stitch and its measures separately; its `analyse` is blank.)")
+print("\n(jc-race times its measures one by one: its `analyse` is blank. Spark's `stitch` excludes collecting every key's profile for the kit's stitch.json: `stitch_output` in its summary.)")
 EOF
