@@ -7,6 +7,7 @@ use std::sync::Mutex;
 
 use journey_core::analytics::ToTables;
 use journey_core::analytics::partial::{PartialOptions, Partials, Results};
+use journey_core::analytics::QuantileMode;
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyString};
 use serde_json::Value;
@@ -142,6 +143,9 @@ pub struct PyPartialResults {
     hypotheses: Option<Py<PyAnalysisResult>>,
     /// The stitch summary.
     stitch: Option<Py<PyAnalysisResult>>,
+    /// ``None`` when the medians and percentiles are exact; with a quantile sketch
+    /// (``{"quantiles": {"sketch": {...}}}``), the relative error of their estimates.
+    relative_accuracy: Option<f64>,
 }
 
 impl PyPartialResults {
@@ -161,6 +165,10 @@ impl PyPartialResults {
             key_moments: opt(py, "key_moments", r.key_moments.as_ref())?,
             hypotheses: opt(py, "hypotheses", r.hypotheses.as_ref())?,
             stitch: opt(py, "stitch", r.stitch.as_ref())?,
+            relative_accuracy: match r.quantiles {
+                QuantileMode::Exact => None,
+                QuantileMode::Sketch(s) => Some(s.relative_accuracy),
+            },
         })
     }
 }

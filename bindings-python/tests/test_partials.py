@@ -128,6 +128,7 @@ def test_quantile_sketch_keeps_counts_exact_and_medians_within_its_accuracy(desi
     for s in states[:2]:
         merged.merge(jc.Partials.from_bytes(s))
     r = merged.finish()
+    assert r.relative_accuracy == 0.01 and exact.relative_accuracy is None
     assert r.funnels[0] is not None and exact.funnels[0] is not None
     got = json.loads(r.funnels[0].to_json())["time_to_convert"]
     want = json.loads(exact.funnels[0].to_json())["time_to_convert"]

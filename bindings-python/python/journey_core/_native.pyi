@@ -1432,6 +1432,10 @@ class PartialResults:
     methods give."""
 
     @property
+    def relative_accuracy(self) -> float | None:
+        """``None`` when the medians and percentiles are exact; with a quantile sketch
+        (``{"quantiles": {"sketch": {...}}}``), the relative error of their estimates."""
+    @property
     def reach(self) -> AnalysisResult | None:
         """Phase reach."""
     @property
