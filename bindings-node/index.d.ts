@@ -229,16 +229,33 @@ export declare class Tracker {
   /**
    * A tracker of `doc` over a fresh in-memory store, or over the SQLite file
    * `options.path` (opened, or created, on the calling thread: reopening a large file
-   * blocks while its state loads). The document is validated and its waypoints
-   * compiled first.
+   * blocks while its state loads; `Tracker.open` does it on the thread pool). The
+   * document is validated and its waypoints compiled first. A PostgreSQL store
+   * (`options.postgres`) is refused here, since connecting would block the event loop:
+   * use `Tracker.open`.
    *
    * @throws {Error} `E_VALIDATION` with every problem of an invalid map, `E_NOT_FOUND`
    * when `options.map` names no map, `E_PARSE` with `path` for an unknown option or a
-   * wrong value (e.g. `identity.levels.email`, `durability`), `E_STORAGE` when the file
+   * wrong value (e.g. `identity.levels.email`, `durability`; `postgres` for a
+   * PostgreSQL store, which needs `Tracker.open`), `E_STORAGE` when the file
    * cannot be opened (already open for writing, not a journey-core store, newer
    * version), `E_IO` (`path`).
    */
   constructor(doc: MapDocument, options?: TrackerOptions)
+  /**
+   * Opens a tracker of `doc` like the constructor, on the libuv thread pool: the store
+   * (a SQLite file, or a PostgreSQL schema with `options.postgres`) is opened, or
+   * created, without blocking the event loop. The way to open a PostgreSQL tracker:
+   *
+   * ```js
+   * const tracker = await Tracker.open(doc, { postgres: process.env.JOURNEY_CORE_PG_URL, schema: 'shop' });
+   * ```
+   *
+   * Rejects with the constructor's errors, and `E_STORAGE` naming the server when it
+   * cannot be reached, refuses the login, or the schema is not a journey-core store
+   * (or a bad schema name, naming `schema`).
+   */
+  static open(doc: MapDocument, options?: TrackerOptions): Promise<Tracker>
   /** Whether `close()` was called. */
   get closed(): boolean
   /**
@@ -1053,6 +1070,11 @@ export interface GrayAreasResult {
   department: GrayAreaDimension
   /** Channel switches. */
   channel: GrayAreaDimension
+  /**
+   * Absent when the median gaps are exact; else they are estimates from a quantile sketch,
+   * each within this relative error of the exact median.
+   */
+  median_gap_relative_accuracy?: number | undefined
 }
 
 /** How to compute gray areas. */
@@ -1716,6 +1738,12 @@ export interface TimeToConvert {
   p90_us?: number | null
   /** Histogram. */
   histogram: Array<TtcBucket>
+  /**
+   * Absent when the median and p90 are exact; else they are estimates from a quantile
+   * sketch, each within this relative error of the exact value (p90 then rounded to a
+   * whole microsecond). The counts and the histogram are exact either way.
+   */
+  relative_accuracy?: number | undefined
 }
 
 /** Measured against planned emotion at one touchpoint. */
@@ -1758,10 +1786,14 @@ export interface Tracked {
 /**
  * How a tracker behaves. Every field is optional.
  *
- * Without `path` the tracker keeps its data in memory. With `path` it opens (or
- * creates) that SQLite file: durable (WAL; see `durability`), one writing process per
- * file, reopened with every profile, armed deadline and pending action. The store
- * options (`durability` to `cacheMib`) need `path`.
+ * Without `path` or `postgres` the tracker keeps its data in memory. With `path` it
+ * opens (or creates) that SQLite file: durable (WAL; see `durability`), one writing
+ * process per file, reopened with every profile, armed deadline and pending action.
+ * With `postgres` it keeps its data in a schema of a PostgreSQL server (>= 12), shared
+ * by every tracker, in any process, that opens the same URL and `schema`; open it with
+ * `Tracker.open`, which connects off the event loop. `hashSecret` and `hashKinds` need
+ * `path` or `postgres`; `durability` to `cacheMib` need `path`; `schema` and `poolSize`
+ * need `postgres`.
  */
 export interface TrackerOptions {
   /** The map to track against, by id; the document's first map when omitted. */
@@ -1779,6 +1811,23 @@ export interface TrackerOptions {
   limits?: Limits
   /** The SQLite file to keep the data in (created if missing); in memory without it. */
   path?: string
+  /**
+   * The PostgreSQL server to keep the data in, as a URL
+   * (`postgres://user:password@host:port/database`); not with `path`. Needs
+   * `Tracker.open`: the constructor refuses it, since connecting would block.
+   */
+  postgres?: string
+  /**
+   * The schema of the server holding the tables (created if missing; default
+   * `journey_core`): lowercase letters, digits and `_`, starting with a letter or `_`,
+   * at most 63 bytes. Trackers on the same URL and schema share their customers.
+   */
+  schema?: string
+  /**
+   * The most connections to the server this tracker opens (default 4): one per
+   * concurrent write, read or scan.
+   */
+  poolSize?: number
   /**
    * When a commit is safe: `'process'` (default: survives the process being killed)
    * or `'os'` (also an OS crash or power cut: the WAL is synced on every commit).

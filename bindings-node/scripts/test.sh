@@ -5,9 +5,11 @@
 #   2. builds the addon with the napi CLI (release), regenerating index.js and index.d.ts;
 #   3. links examples/node/node_modules/journey-core to this package (what `npm install`
 #      in examples/node would do), so the examples import `journey-core` like a user's code;
-#   4. runs the node:test suite (bindings-node/test/), which also runs the examples and the
+#   4. starts a throw-away PostgreSQL server (scripts/postgres.sh, stopped on exit) unless
+#      JOURNEY_CORE_PG_URL is set (tests/run sets it) or JOURNEY_CORE_SKIP_POSTGRES=1;
+#   5. runs the node:test suite (bindings-node/test/), which also runs the examples and the
 #      cross-language scenarios of tests/scenarios/;
-#   5. type-checks the TypeScript examples against the generated types (`tsc --noEmit`).
+#   6. type-checks the TypeScript examples against the generated types (`tsc --noEmit`).
 # Idempotent; fails loudly on the first error. Run from anywhere.
 set -euo pipefail
 
@@ -41,8 +43,21 @@ echo "--- linking examples/node/node_modules/journey-core"
 mkdir -p "$repo/examples/node/node_modules"
 ln -sfn ../../../bindings-node "$repo/examples/node/node_modules/journey-core"
 
-echo "--- node --test bindings-node/test/"
+echo "--- PostgreSQL for test/postgres.test.mjs"
 cd "$repo"
+if [[ -n "${JOURNEY_CORE_PG_URL:-}" ]]; then
+  echo "using the server at JOURNEY_CORE_PG_URL"
+elif [[ "${JOURNEY_CORE_SKIP_POSTGRES:-}" == 1 ]]; then
+  echo "JOURNEY_CORE_SKIP_POSTGRES=1: the PostgreSQL tests are skipped"
+else
+  # A throw-away server of our own (own state file, so no one else's server is stopped).
+  export JOURNEY_CORE_PG_STATE="${TMPDIR:-/tmp}/journey-core-pg-node.$$.state"
+  trap 'bash "$repo/scripts/postgres.sh" stop' EXIT
+  JOURNEY_CORE_PG_URL="$(bash "$repo/scripts/postgres.sh" start)"
+  export JOURNEY_CORE_PG_URL
+fi
+
+echo "--- node --test bindings-node/test/"
 node --test bindings-node/test/
 
 echo "--- tsc --noEmit (examples/node/*.ts against the generated types)"

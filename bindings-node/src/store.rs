@@ -1,23 +1,28 @@
-//! Stores: the durable SQLite store a tracker opens from its options, privacy and
-//! retention (`forget`, `deleteBefore`), JSON Lines export and import, releasing the file
+//! Stores: the durable store a tracker opens from its options ([`backend`]), privacy and
+//! retention (`forget`, `deleteBefore`), JSON Lines export and import, releasing the store
 //! on `close()`, and what context shows of a store (armed waypoint deadlines).
 //!
-//! A tracker keeps its data in memory unless its options give a `path`: then it opens (or
-//! creates) that SQLite file with journey-core's `SqliteStore`.
+//! A tracker keeps its data in memory unless its options give a `path` (a SQLite file,
+//! journey-core's `SqliteStore`) or `postgres` (a schema of a PostgreSQL server,
+//! journey-core's `PostgresStore`).
+
+pub(crate) mod backend;
 
 use std::fs::File;
 use std::io::{BufReader, BufWriter, Write};
 use std::sync::Arc;
 use std::time::Duration;
 
-use journey_core::store::{Deadline, Durability, ExportStats, Forgotten, KeyHasher, export_jsonl, import_jsonl};
-use journey_core::{Error, SqliteOptions, SqliteStore, Tracker};
+use journey_core::store::{Deadline, ExportStats, Forgotten, export_jsonl, import_jsonl};
+use journey_core::{Error, Tracker};
 use napi::bindgen_prelude::{AsyncTask, Unknown};
 use napi_derive::napi;
 
 use crate::identity;
 use crate::task::Job;
-use crate::tracker::{JsTracker, JsTrackerOptions, at};
+use crate::tracker::{JsTracker, at};
+
+pub(crate) use backend::Held;
 
 /// An armed waypoint deadline: the waypoint is missed if its condition has not matched
 /// by `due`.
@@ -111,89 +116,11 @@ impl From<ExportStats> for JsExportStats {
     }
 }
 
-/// The store options of a tracker, checked: `None` for the in-memory store (no `path`).
-///
-/// Errors are `E_PARSE` naming the option (`durability`, `hashSecret`, `maxSize`...); a
-/// store option without `path` is refused too, since it would be silently ignored.
-pub(crate) fn sqlite_options(o: &JsTrackerOptions) -> Result<Option<(String, SqliteOptions)>, Error> {
-    let Some(path) = &o.path else {
-        let given = [
-            ("durability", o.durability.is_some()),
-            ("hashSecret", o.hash_secret.is_some()),
-            ("hashKinds", o.hash_kinds.is_some()),
-            ("maxSize", o.max_size.is_some()),
-            ("readOnly", o.read_only.is_some()),
-            ("busyTimeoutMs", o.busy_timeout_ms.is_some()),
-            ("checkpointBytes", o.checkpoint_bytes.is_some()),
-            ("cacheMib", o.cache_mib.is_some()),
-        ];
-        if let Some((name, _)) = given.iter().find(|(_, set)| *set) {
-            return Err(Error::parse(*name, "a store option needs `path` (the SQLite file); without it the tracker keeps its data in memory"));
-        }
-        return Ok(None);
-    };
-    if path.is_empty() {
-        return Err(Error::parse("path", "the path of the SQLite file is empty"));
-    }
-    let mut options = SqliteOptions::default();
-    if let Some(d) = &o.durability {
-        options.durability = match d.as_str() {
-            "process" => Durability::Process,
-            "os" => Durability::Os,
-            other => return Err(Error::parse("durability", format!("unknown durability {other:?}: expected 'process' or 'os'"))),
-        };
-    }
-    if let Some(secret) = &o.hash_secret {
-        if secret.len() < 16 {
-            return Err(Error::parse("hashSecret", format!("the secret is {} bytes long; use at least 16", secret.len())));
-        }
-        let mut hasher = KeyHasher::new(secret.as_bytes());
-        if let Some(kinds) = &o.hash_kinds {
-            hasher = hasher.only(kinds.iter().cloned());
-        }
-        options.key_hasher = Some(hasher);
-    } else if o.hash_kinds.is_some() {
-        return Err(Error::parse("hashKinds", "hashKinds needs hashSecret"));
-    }
-    if let Some(bytes) = o.max_size {
-        options.max_size = Some(whole("maxSize", bytes, 4096.0)?);
-    }
-    if let Some(read_only) = o.read_only {
-        options.read_only = read_only;
-    }
-    if let Some(ms) = o.busy_timeout_ms {
-        options.busy_timeout = Duration::from_millis(whole("busyTimeoutMs", ms, 0.0)?);
-    }
-    if let Some(bytes) = o.checkpoint_bytes {
-        options.checkpoint_bytes = whole("checkpointBytes", bytes, 1.0)?;
-    }
-    if let Some(mib) = o.cache_mib {
-        options.cache_mib = u32::try_from(whole("cacheMib", mib, 1.0)?).map_err(|_| Error::parse("cacheMib", format!("{mib} MiB is too large")))?;
-    }
-    Ok(Some((path.clone(), options)))
-}
-
-/// A whole number of at least `min`, or `E_PARSE` naming the option.
-fn whole(option: &str, x: f64, min: f64) -> Result<u64, Error> {
-    if x.is_finite() && x.fract() == 0.0 && x >= min && x <= 9_007_199_254_740_991.0 {
-        Ok(x as u64)
-    } else {
-        Err(Error::parse(option, format!("{x} is not a whole number of at least {min}")))
-    }
-}
-
-/// Opens the store the options ask for: `None` for memory.
-pub(crate) fn open(options: &JsTrackerOptions) -> Result<Option<Arc<SqliteStore>>, Error> {
-    match sqlite_options(options)? {
-        Some((path, o)) => Ok(Some(Arc::new(SqliteStore::open_with(path, o)?))),
-        None => Ok(None),
-    }
-}
-
 /// Releases a closed tracker's store: waits for the operations still holding the tracker
 /// to finish, drops it, then brings a SQLite file's state tables up to date and releases
-/// the file (its lock included), so it can be opened again at once.
-pub(crate) fn release(tracker: Option<Arc<Tracker>>, sqlite: Option<Arc<SqliteStore>>) -> Result<(), Error> {
+/// the file (its lock included), so it can be opened again at once, or closes the
+/// connections of a PostgreSQL store.
+pub(crate) fn release(tracker: Option<Arc<Tracker>>, held: Option<Held>) -> Result<(), Error> {
     if let Some(mut tracker) = tracker {
         // Operations already queued hold clones; they end soon (new ones fail E_CLOSED).
         loop {
@@ -209,9 +136,13 @@ pub(crate) fn release(tracker: Option<Arc<Tracker>>, sqlite: Option<Arc<SqliteSt
             }
         }
     }
-    if let Some(store) = sqlite {
-        store.checkpoint()?;
-        drop(store); // the last handle: the file and its lock are released here
+    match held {
+        Some(Held::Sqlite(store)) => {
+            store.checkpoint()?;
+            drop(store); // the last handle: the file and its lock are released here
+        }
+        Some(Held::Postgres(store)) => drop(store), // the last handle: its pool closes here
+        None => {}
     }
     Ok(())
 }

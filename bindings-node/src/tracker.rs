@@ -11,17 +11,17 @@ use std::sync::{Arc, Mutex, PoisonError, RwLock};
 use std::time::Duration;
 
 use journey_core::tracker::{Context, EmotionTrend, Interest, ProfileSummary, Ticker};
-use journey_core::{ActionRecord, Error, Event, MapDocument, ProfileFilter, SqliteStore, Tracked, Tracker, TrackerConfig};
+use journey_core::{ActionRecord, Error, Event, MapDocument, ProfileFilter, Tracked, Tracker, TrackerConfig};
 use napi::bindgen_prelude::{AsyncTask, Function, FunctionRef, Unknown};
 use napi::threadsafe_function::{ThreadsafeFunction, ThreadsafeFunctionCallMode};
-use napi::{CleanupEnvHook, Env, JsValue, Result, Status};
+use napi::{CleanupEnvHook, Env, JsValue, Result, Status, Task};
 use napi_derive::napi;
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
 
 use crate::convert::{self, Bad};
-use crate::error::{guard, to_js_error};
+use crate::error::{Failure, caught, guard, to_js_error};
 use crate::event::{self, JsStoredEvent};
 use crate::identity::{self, JsIdentityRules};
 use crate::limits::JsLimits;
@@ -29,15 +29,20 @@ use crate::map::JsMapDocument;
 use crate::order::Order;
 use crate::outbox::{self, JsAction};
 use crate::profile::{self, JsConflict, JsLinkEntry};
-use crate::store::{self, JsOpenWaypoint};
+use crate::store::backend::{Backend, backend};
+use crate::store::{self, Held, JsOpenWaypoint};
 use crate::task::Job;
 
 /// How a tracker behaves. Every field is optional.
 ///
-/// Without `path` the tracker keeps its data in memory. With `path` it opens (or
-/// creates) that SQLite file: durable (WAL; see `durability`), one writing process per
-/// file, reopened with every profile, armed deadline and pending action. The store
-/// options (`durability` to `cacheMib`) need `path`.
+/// Without `path` or `postgres` the tracker keeps its data in memory. With `path` it
+/// opens (or creates) that SQLite file: durable (WAL; see `durability`), one writing
+/// process per file, reopened with every profile, armed deadline and pending action.
+/// With `postgres` it keeps its data in a schema of a PostgreSQL server (>= 12), shared
+/// by every tracker, in any process, that opens the same URL and `schema`; open it with
+/// `Tracker.open`, which connects off the event loop. `hashSecret` and `hashKinds` need
+/// `path` or `postgres`; `durability` to `cacheMib` need `path`; `schema` and `poolSize`
+/// need `postgres`.
 #[napi(object, js_name = "TrackerOptions", object_from_js = false, object_to_js = false)]
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
@@ -58,6 +63,17 @@ pub struct JsTrackerOptions {
     pub limits: Option<JsLimits>,
     /// The SQLite file to keep the data in (created if missing); in memory without it.
     pub path: Option<String>,
+    /// The PostgreSQL server to keep the data in, as a URL
+    /// (`postgres://user:password@host:port/database`); not with `path`. Needs
+    /// `Tracker.open`: the constructor refuses it, since connecting would block.
+    pub postgres: Option<String>,
+    /// The schema of the server holding the tables (created if missing; default
+    /// `journey_core`): lowercase letters, digits and `_`, starting with a letter or `_`,
+    /// at most 63 bytes. Trackers on the same URL and schema share their customers.
+    pub schema: Option<String>,
+    /// The most connections to the server this tracker opens (default 4): one per
+    /// concurrent write, read or scan.
+    pub pool_size: Option<f64>,
     /// When a commit is safe: `'process'` (default: survives the process being killed)
     /// or `'os'` (also an OS crash or power cut: the WAL is synced on every commit).
     #[napi(ts_type = "'process' | 'os'")]
@@ -420,12 +436,59 @@ pub struct JsTracker {
     next_listener: Cell<u64>,
     clock: Clock,
     clock_hook: RefCell<Option<CleanupEnvHook<Clock>>>,
-    /// The SQLite store, when the tracker has one: `close()` releases its file.
-    sqlite: RefCell<Option<Arc<SqliteStore>>>,
+    /// The durable store, when the tracker has one: `close()` releases its file or its
+    /// connections.
+    held: RefCell<Option<Held>>,
     /// The document tracked against (analyses of the tracker's store need it).
     doc: Arc<MapDocument>,
     /// Event writes (`track`, `trackBatch`, `ingest`) apply in call order.
     order: Arc<Order>,
+}
+
+/// A tracker's options, read: the store they ask for and the tracker's configuration.
+type Prepared = std::result::Result<(Backend, TrackerConfig), Error>;
+
+/// Reads a tracker's options: the store they ask for and the tracker's configuration.
+fn prepare(options: Option<Unknown<'_>>) -> Prepared {
+    let options = read_options::<JsTrackerOptions>("options", options)?;
+    Ok((backend(&options)?, options.into_core()))
+}
+
+/// Opens the store and a core tracker over it.
+fn open_tracker(doc: &MapDocument, backend: Backend, config: TrackerConfig) -> std::result::Result<(Tracker, Option<Held>), Error> {
+    let held = backend.open()?;
+    let tracker = match &held {
+        Some(h) => Tracker::with_store(doc, config, h.store())?,
+        None => Tracker::new(doc, config)?,
+    };
+    Ok((tracker, held))
+}
+
+/// `Tracker.open` on the thread pool: opens the store and the core tracker there, then
+/// makes the `Tracker` object on the event loop.
+pub struct OpenTracker {
+    work: Option<(MapDocument, Prepared)>,
+}
+
+impl Task for OpenTracker {
+    type Output = std::result::Result<(Tracker, Option<Held>, MapDocument), Failure>;
+    type JsValue = JsTracker;
+
+    fn compute(&mut self) -> Result<Self::Output> {
+        Ok(match self.work.take() {
+            Some((doc, prepared)) => caught(move || {
+                let (backend, config) = prepared?;
+                let (tracker, held) = open_tracker(&doc, backend, config)?;
+                Ok((tracker, held, doc))
+            }),
+            None => Err(Failure::Panic("Tracker.open ran twice".into())),
+        })
+    }
+
+    fn resolve(&mut self, env: Env, output: Self::Output) -> Result<JsTracker> {
+        let (tracker, held, doc) = output.map_err(|failure| failure.to_js(&env))?;
+        Ok(JsTracker::wrap(tracker, held, doc))
+    }
 }
 
 fn closed() -> Error {
@@ -448,40 +511,63 @@ fn events_from(events: Vec<Unknown<'_>>) -> std::result::Result<Vec<Event>, Erro
 impl JsTracker {
     /// A tracker of `doc` over a fresh in-memory store, or over the SQLite file
     /// `options.path` (opened, or created, on the calling thread: reopening a large file
-    /// blocks while its state loads). The document is validated and its waypoints
-    /// compiled first.
+    /// blocks while its state loads; `Tracker.open` does it on the thread pool). The
+    /// document is validated and its waypoints compiled first. A PostgreSQL store
+    /// (`options.postgres`) is refused here, since connecting would block the event loop:
+    /// use `Tracker.open`.
     ///
     /// @throws {Error} `E_VALIDATION` with every problem of an invalid map, `E_NOT_FOUND`
     /// when `options.map` names no map, `E_PARSE` with `path` for an unknown option or a
-    /// wrong value (e.g. `identity.levels.email`, `durability`), `E_STORAGE` when the file
+    /// wrong value (e.g. `identity.levels.email`, `durability`; `postgres` for a
+    /// PostgreSQL store, which needs `Tracker.open`), `E_STORAGE` when the file
     /// cannot be opened (already open for writing, not a journey-core store, newer
     /// version), `E_IO` (`path`).
     #[napi(constructor, catch_unwind)]
     pub fn new(env: &Env, doc: &JsMapDocument, #[napi(ts_arg_type = "TrackerOptions")] options: Option<Unknown<'_>>) -> Result<Self> {
-        let (tracker, sqlite) = guard(env, || {
-            let options = read_options::<JsTrackerOptions>("options", options)?;
-            let sqlite = store::open(&options)?;
-            let config = options.into_core();
-            let tracker = match &sqlite {
-                Some(s) => Tracker::with_store(doc.inner(), config, s.clone())?,
-                None => Tracker::new(doc.inner(), config)?,
-            };
-            Ok((tracker, sqlite))
+        let (tracker, held) = guard(env, || {
+            let (backend, config) = prepare(options)?;
+            if matches!(backend, Backend::Postgres(..)) {
+                return Err(Error::parse("postgres", "opening a PostgreSQL store connects to the server: use `await Tracker.open(doc, options)`, which connects off the event loop"));
+            }
+            open_tracker(doc.inner(), backend, config)
         })?;
+        Ok(JsTracker::wrap(tracker, held, doc.inner().clone()))
+    }
+
+    /// Opens a tracker of `doc` like the constructor, on the libuv thread pool: the store
+    /// (a SQLite file, or a PostgreSQL schema with `options.postgres`) is opened, or
+    /// created, without blocking the event loop. The way to open a PostgreSQL tracker:
+    ///
+    /// ```js
+    /// const tracker = await Tracker.open(doc, { postgres: process.env.JOURNEY_CORE_PG_URL, schema: 'shop' });
+    /// ```
+    ///
+    /// Rejects with the constructor's errors, and `E_STORAGE` naming the server when it
+    /// cannot be reached, refuses the login, or the schema is not a journey-core store
+    /// (or a bad schema name, naming `schema`).
+    #[napi(catch_unwind, ts_return_type = "Promise<Tracker>")]
+    pub fn open(doc: &JsMapDocument, #[napi(ts_arg_type = "TrackerOptions")] options: Option<Unknown<'_>>) -> AsyncTask<OpenTracker> {
+        let doc = doc.inner().clone();
+        let prepared = prepare(options);
+        AsyncTask::new(OpenTracker { work: Some((doc, prepared)) })
+    }
+
+    /// A tracker object over an open core tracker, with its listeners wired.
+    fn wrap(tracker: Tracker, held: Option<Held>, doc: MapDocument) -> Self {
         let listeners = Arc::new(Listeners::default());
         let sink = listeners.clone();
         tracker.subscribe(move |action| sink.dispatch(action));
-        Ok(JsTracker {
+        JsTracker {
             inner: RefCell::new(Some(Arc::new(tracker))),
             listeners,
             refs: RefCell::new(Vec::new()),
             next_listener: Cell::new(0),
             clock: Arc::new(Mutex::new(None)),
             clock_hook: RefCell::new(None),
-            sqlite: RefCell::new(sqlite),
-            doc: Arc::new(doc.inner().clone()),
+            held: RefCell::new(held),
+            doc: Arc::new(doc),
             order: Arc::new(Order::default()),
-        })
+        }
     }
 
     /// The document tracked against.
@@ -876,8 +962,8 @@ impl JsTracker {
         if let Some(tracker) = &tracker {
             tracker.close();
         }
-        let sqlite = self.sqlite.borrow_mut().take();
-        Ok(Job::spawn(move || store::release(tracker, sqlite)))
+        let held = self.held.borrow_mut().take();
+        Ok(Job::spawn(move || store::release(tracker, held)))
     }
 }
 
@@ -917,8 +1003,11 @@ pub fn backtest(
             _ => None,
         };
         let options = read_options::<JsTrackerOptions>("options", options)?;
-        if options.path.is_some() {
-            return Err(Error::parse("path", "a backtest runs on a fresh in-memory tracker: leave out `path`"));
+        let why = "a backtest runs on a fresh in-memory tracker: leave out the store options";
+        match backend(&options)? {
+            Backend::Memory => {}
+            Backend::Sqlite(..) => return Err(Error::parse("path", why)),
+            Backend::Postgres(..) => return Err(Error::parse("postgres", why)),
         }
         let config = options.into_core();
         Ok((events_from(events)?, until, config))

@@ -2,12 +2,16 @@
 // anonymous visit to a callback offer, a login that stitches the session, and the agent
 // desk's context.
 import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 
+import { MapDocument, Tracker } from 'journey-core';
+
 import { createShop } from '../../examples/node/shop-server.mjs';
+import { repo } from './helpers.mjs';
 
 let shop;
 let base;
@@ -139,3 +143,37 @@ test('with a SQLite file, journeys and pending offers survive a restart of the s
   await new Promise((resolve) => second.s.server.close(resolve));
   await second.s.tracker.close();
 });
+
+// Two shop instances on one PostgreSQL schema, as two backends behind a load balancer
+// (the server of test/postgres.test.mjs; skipped with it when JOURNEY_CORE_SKIP_POSTGRES=1).
+const PG_URL = process.env.JOURNEY_CORE_PG_URL?.trim();
+test(
+  'two shops on one PostgreSQL schema share their customers',
+  { skip: !PG_URL && process.env.JOURNEY_CORE_SKIP_POSTGRES === '1' && 'JOURNEY_CORE_SKIP_POSTGRES=1' },
+  async () => {
+    assert.ok(PG_URL, 'JOURNEY_CORE_PG_URL is not set: export the URL `scripts/postgres.sh start` prints, or set JOURNEY_CORE_SKIP_POSTGRES=1');
+    const schema = `jc_node_${randomBytes(6).toString('hex')}`;
+    const shops = [];
+    for (let i = 0; i < 2; i++) {
+      const tracker = await Tracker.open(MapDocument.load(join(repo, 'examples/maps/shop.json')), { postgres: PG_URL, schema });
+      const s = createShop({ tracker });
+      await new Promise((resolve) => s.server.listen(0, '127.0.0.1', resolve));
+      shops.push({ s, url: `http://127.0.0.1:${s.server.address().port}` });
+    }
+    const call = async (url, method, path, body, cookie) => {
+      const res = await fetch(url + path, { method, headers: { ...(cookie ? { cookie } : {}), 'content-type': 'application/json' }, body: body ? JSON.stringify(body) : undefined });
+      return { status: res.status, body: await res.json(), cookie: res.headers.get('set-cookie')?.split(';')[0] ?? cookie };
+    };
+    const [a, b] = shops;
+    const page = await call(a.url, 'GET', '/products/phone-x');
+    await call(b.url, 'POST', '/cart/add', { product: 'phone-x', value: 499 }, page.cookie);
+    await call(a.url, 'POST', '/checkout', { email: 'eve@example.com' }, page.cookie);
+    const context = await call(b.url, 'GET', '/context/email:eve@example.com');
+    assert.equal(context.status, 200);
+    assert.deepEqual(context.body.recent.map((e) => e.event), ['product_view', 'add_to_cart', 'checkout_start']);
+    for (const { s } of shops) {
+      await new Promise((resolve) => s.server.close(resolve));
+      await s.tracker.close();
+    }
+  },
+);

@@ -7,6 +7,9 @@
 //
 // Run: node examples/node/shop-server.mjs [port] [journeys.db]   (default 3000, in memory;
 // with a SQLite file the journeys, armed deadlines and pending offers survive a restart; Ctrl-C stops it)
+// With JOURNEY_CORE_PG_URL set (postgres://user:password@host:port/database) the journeys
+// live in PostgreSQL instead, in the schema JOURNEY_CORE_PG_SCHEMA (default `shop`): run
+// several shops on one schema and they share their customers.
 //
 // Routes (JSON in and out):
 //   GET  /products/:id                   a product page view
@@ -53,11 +56,12 @@ function session(req) {
 /**
  * Creates the shop: an HTTP server (not listening yet) and its tracker.
  *
- * @param {{ map?: string, db?: string }} [options] the journey map file (default:
- *   examples/maps/shop.json) and the SQLite file to keep journeys in (default: memory)
+ * @param {{ map?: string, db?: string, tracker?: Tracker }} [options] the journey map file
+ *   (default: examples/maps/shop.json) and the SQLite file to keep journeys in (default:
+ *   memory), or a tracker already open (e.g. `await Tracker.open(doc, { postgres: url })`)
  */
 export function createShop(options = {}) {
-  const tracker = new Tracker(MapDocument.load(options.map ?? SHOP_MAP), options.db ? { path: options.db } : {});
+  const tracker = options.tracker ?? new Tracker(MapDocument.load(options.map ?? SHOP_MAP), options.db ? { path: options.db } : {});
   /** Callback offers for the callback desk, by action id. */
   const offers = new Map();
 
@@ -120,7 +124,10 @@ export function createShop(options = {}) {
 // Run directly: listen, drive waypoint deadlines from the wall clock, stop on Ctrl-C.
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const port = Number(process.argv[2] ?? 3000);
-  const { server, tracker } = createShop({ db: process.argv[3] });
+  const url = process.env.JOURNEY_CORE_PG_URL;
+  const { server, tracker } = url
+    ? createShop({ tracker: await Tracker.open(MapDocument.load(SHOP_MAP), { postgres: url, schema: process.env.JOURNEY_CORE_PG_SCHEMA ?? 'shop' }) })
+    : createShop({ db: process.argv[3] });
   tracker.startClock(1000, (err) => console.error(`clock: ${err.code}: ${err.message}`));
   server.listen(port, () => console.log(`shop listening on http://localhost:${port}`));
   const stop = () => {
