@@ -542,9 +542,10 @@ impl JsTracker {
     /// const tracker = await Tracker.open(doc, { postgres: process.env.JOURNEY_CORE_PG_URL, schema: 'shop' });
     /// ```
     ///
-    /// Rejects with the constructor's errors, and `E_STORAGE` naming the server when it
-    /// cannot be reached, refuses the login, or the schema is not a journey-core store
-    /// (or a bad schema name, naming `schema`).
+    /// Rejects with the constructor's errors, `E_PARSE` with `path` `schema`, `url` or
+    /// `poolSize` for a bad schema name, a malformed URL or pool size, and `E_STORAGE`
+    /// naming the server when it cannot be reached, refuses the login, or the schema is not
+    /// a journey-core store.
     #[napi(catch_unwind, ts_return_type = "Promise<Tracker>")]
     pub fn open(doc: &JsMapDocument, #[napi(ts_arg_type = "TrackerOptions")] options: Option<Unknown<'_>>) -> AsyncTask<OpenTracker> {
         let doc = doc.inner().clone();

@@ -255,9 +255,10 @@ fn filter(filter: Option<&Bound<'_, PyAny>>, criteria: Option<&Bound<'_, PyDict>
 ///     ValidationError: The document has problems, or is larger than ``limits`` allow.
 ///     StorageError: The file cannot be opened as a store (another tracker writes it,
 ///         it is not a journey-core database, or it is of a newer version); the
-///         PostgreSQL server cannot be reached (the message names it), the URL is
-///         malformed (``url:``), ``schema`` is not a valid name (``schema:``) or holds
-///         other tables, ``pool_size`` is 0.
+///         PostgreSQL server cannot be reached (the message names it), or ``schema``
+///         holds other tables.
+///     ParseError: The URL is malformed (``path`` ``url``), ``schema`` is not a valid
+///         name (``schema``), ``pool_size`` is 0 (``pool_size``).
 ///     JourneyIOError: The file cannot be opened.
 ///     ValueError: ``durability`` is unknown; ``path`` and ``postgres`` together;
 ///         ``key_secret`` / ``hash_kinds`` without a store; ``durability`` /

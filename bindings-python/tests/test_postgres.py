@@ -264,15 +264,15 @@ def test_options_of_the_other_store_are_refused_by_name(doc: jc.MapDocument, tmp
 
 def test_bad_values_get_the_cores_errors_naming_them(doc: jc.MapDocument) -> None:
     for bad in ["Journeys", "1st", "", "pg_catalog", "a-b", 'x"; DROP TABLE y; --', "x" * 64]:
-        with pytest.raises(jc.StorageError, match="schema: .* is not a valid schema name"):
+        with pytest.raises(jc.ParseError, match="schema: .* is not a valid schema name"):
             jc.Tracker(doc, postgres=CLOSED, schema=bad)
-    with pytest.raises(jc.StorageError, match="pool_size: must be at least 1"):
+    with pytest.raises(jc.ParseError, match="pool_size: must be at least 1"):
         jc.Tracker(doc, postgres=CLOSED, pool_size=0)
     with pytest.raises(OverflowError, match="pool_size"):
         jc.Tracker(doc, postgres=CLOSED, pool_size=-1)
     with pytest.raises(TypeError, match="pool_size"):
         jc.Tracker(doc, postgres=CLOSED, pool_size="4")  # type: ignore[arg-type]
-    with pytest.raises(jc.StorageError, match="url: not a PostgreSQL connection URL"):
+    with pytest.raises(jc.ParseError, match="url: not a PostgreSQL connection URL"):
         jc.Tracker(doc, postgres="postgres://user@host:notaport/db")
     with pytest.raises(TypeError, match="postgres"):
         jc.Tracker(doc, postgres=5432)  # type: ignore[arg-type]

@@ -134,6 +134,17 @@ fn storage_message<T: std::fmt::Debug>(r: Result<T, Error>) -> String {
     }
 }
 
+fn parse_message<T: std::fmt::Debug>(r: Result<T, Error>, field: &str) -> String {
+    match r {
+        Err(e @ Error::Parse { .. }) => {
+            let Error::Parse { path, .. } = &e else { unreachable!() };
+            assert_eq!(path, field, "{e}");
+            e.to_string()
+        }
+        other => panic!("expected a parse error naming {field}, got {other:?}"),
+    }
+}
+
 fn all_events(store: &dyn Store) -> Vec<EventRef> {
     let mut out = Vec::new();
     store
@@ -551,15 +562,16 @@ fn a_newer_schema_is_refused_untouched_and_an_older_one_upgraded() {
 fn bad_urls_options_and_a_stopped_server_give_clear_errors() {
     let Some(url) = url() else { return };
     let schema = Schema::new(&url, "bad");
-    let m = storage_message(PostgresStore::open("postgres://user@host:notaport/db", schema.options()));
-    assert!(m.starts_with("storage error") || m.contains("url:"), "{m}");
+    // Bad options are bad input (a parse error naming the option), found before connecting.
+    let m = parse_message(PostgresStore::open("postgres://user@host:notaport/db", schema.options()), "url");
     assert!(m.contains("url: not a PostgreSQL connection URL"), "{m}");
     for bad in ["Journeys", "1st", "", "pg_catalog", "a-b", "x\"; DROP TABLE y; --"] {
-        let m = storage_message(PostgresStore::open(&url, PostgresOptions { schema: bad.into(), ..Default::default() }));
-        assert!(m.contains("schema:") && m.contains("not a valid schema name"), "{bad}: {m}");
+        let m = parse_message(PostgresStore::open(&url, PostgresOptions { schema: bad.into(), ..Default::default() }), "schema");
+        assert!(m.contains("not a valid schema name"), "{bad}: {m}");
     }
-    let m = storage_message(PostgresStore::open(&url, PostgresOptions { pool_size: 0, ..schema.options() }));
-    assert!(m.contains("pool_size"), "{m}");
+    parse_message(PostgresStore::open(&url, PostgresOptions { pool_size: 0, ..schema.options() }), "pool_size");
+    parse_message(PostgresStore::open(&url, PostgresOptions { attempts: 0, ..schema.options() }), "attempts");
+    parse_message(PostgresStore::open(&url, PostgresOptions { fetch_size: 0, ..schema.options() }), "fetch_size");
     // Nothing listens there: a stopped server. Retried, then reported, quickly.
     let started = Instant::now();
     let options = PostgresOptions { attempts: 2, connect_timeout: Duration::from_secs(2), ..schema.options() };

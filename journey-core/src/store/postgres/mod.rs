@@ -211,12 +211,10 @@ fn check_schema_name(name: &str) -> Result<()> {
     if ok {
         Ok(())
     } else {
-        Err(Error::Storage {
-            message: format!(
-                "schema: {name:?} is not a valid schema name (lowercase letters, digits and _, starting with a letter or _, at most 63 bytes, not pg_...)"
-            ),
-            source: None,
-        })
+        Err(Error::parse(
+            "schema",
+            format!("{name:?} is not a valid schema name (lowercase letters, digits and _, starting with a letter or _, at most 63 bytes, not pg_...)"),
+        ))
     }
 }
 
@@ -224,6 +222,11 @@ impl PostgresStore {
     /// Connects to the server at `url` (`postgres://user:password@host:port/database`, or
     /// key=value pairs) and opens the store in `options.schema`: created if missing, an
     /// older schema upgraded in one transaction, a newer one refused untouched.
+    ///
+    /// Errors: [`Error::Parse`] naming `url`, `schema`, `pool_size`, `attempts` or
+    /// `fetch_size` for a malformed URL or option (checked before connecting);
+    /// [`Error::Storage`] naming the server when it cannot be reached or refuses the login,
+    /// when the schema holds other tables, or is at a newer version.
     pub fn open(url: &str, options: PostgresOptions) -> Result<Self> {
         Self::open_at(url, options, schema::CURRENT)
     }
@@ -237,17 +240,16 @@ impl PostgresStore {
     fn open_at(url: &str, options: PostgresOptions, target: i64) -> Result<Self> {
         check_schema_name(&options.schema)?;
         if options.pool_size == 0 {
-            return Err(Error::Storage { message: "pool_size: must be at least 1".into(), source: None });
+            return Err(Error::parse("pool_size", "must be at least 1"));
         }
         if options.attempts == 0 {
-            return Err(Error::Storage { message: "attempts: must be at least 1".into(), source: None });
+            return Err(Error::parse("attempts", "must be at least 1"));
         }
         if options.fetch_size < 1 {
-            return Err(Error::Storage { message: "fetch_size: must be at least 1".into(), source: None });
+            return Err(Error::parse("fetch_size", "must be at least 1"));
         }
-        let mut config: postgres::Config = url.parse().map_err(|e: postgres::Error| Error::Storage {
-            message: format!("url: not a PostgreSQL connection URL ({e}); expected postgres://user:password@host:port/database"),
-            source: Some(Box::new(e)),
+        let mut config: postgres::Config = url.parse().map_err(|e: postgres::Error| {
+            Error::parse("url", format!("not a PostgreSQL connection URL ({e}); expected postgres://user:password@host:port/database"))
         })?;
         if config.get_connect_timeout().is_none() {
             config.connect_timeout(options.connect_timeout);
