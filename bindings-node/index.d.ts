@@ -134,6 +134,25 @@ export declare class Analysis {
    */
   tables(measure: 'stitch' | 'reach' | 'reachByPersona' | 'funnel' | 'funnelBreakdown' | 'transitions' | 'paths' | 'emotion' | 'emotionByPersona' | 'grayAreas' | 'conformance' | 'keyMoments' | 'hypotheses', options?: FunnelOptions | FunnelBreakdownOptions | TransitionsOptions | PathsOptions | EmotionOptions | GrayAreasOptions | KeyMomentsOptions | HypothesisOptions): Promise<Array<ArrowTable>>
   /**
+   * A partial state of the measures chosen in `options` (the core's `PartialOptions`,
+   * snake_case keys, e.g. `{reach: true, funnels: [{steps: [['view'], ['buy']]}]}`) over
+   * this analysis' journeys, to merge with the states of the other parts of the data
+   * (each part holding whole journeys) and finish: see `Partials`.
+   *
+   * Rejects with `E_PARSE` (`path` naming the option, e.g. `paths.kk` or
+   * `quantiles.relative_accuracy`) for a bad option, and like the measures themselves
+   * (`E_NOT_FOUND` for an unknown touchpoint in a funnel...).
+   */
+  partials(options: PartialOptions): Promise<Partials>
+  /**
+   * The measures chosen in `options` in one pass over this analysis: what
+   * `Partials.finish` gives for any split of these journeys (with a quantile sketch, the
+   * same estimates).
+   *
+   * Rejects like `partials`.
+   */
+  results(options: PartialOptions): Promise<PartialResults>
+  /**
    * One row per journey as an Arrow IPC stream: profile, persona, events, first and
    * last time, duration, first / furthest / last phase, phases reached, off-map events,
    * ratings and the lowest, last and mean rating.
@@ -201,6 +220,54 @@ export declare class MapDocument {
 export type JsMapDocument = MapDocument
 
 /**
+ * A partial state of some measures over part of the journeys (whole journeys: every event
+ * of a profile in the same part). Compute one per part with `analysis.partials(options)`,
+ * ship it as bytes (`toBytes`, `Partials.fromBytes`), `merge` them in any order and
+ * grouping, then `finish`: the results equal `analysis.results(options)` over all the data.
+ *
+ * Errors are `E_PARSE` with `path`: `partial...` for bytes or states that do not fit
+ * (e.g. `partial.header.options` when merging states of other measures).
+ */
+export declare class Partials {
+  /**
+   * A state read from the bytes `toBytes` wrote (a versioned format: magic, version,
+   * length, checksum, JSON payload). Runs on the calling thread.
+   *
+   * @throws {Error} `E_PARSE` (`path` `partial...`) for bytes that are not a partial
+   * state, of another format version, truncated or corrupt, the message saying which;
+   * `E_PARSE` (`path` `bytes`) for a value that is not a Buffer or Uint8Array.
+   */
+  static fromBytes(bytes: Buffer | Uint8Array): Partials
+  /**
+   * The state as bytes, for another process or machine (`Partials.fromBytes` reads
+   * them). Runs on the calling thread.
+   */
+  toBytes(): Buffer
+  /**
+   * Adds the state of other journeys (disjoint from these) to this one. Runs on the
+   * calling thread.
+   *
+   * @throws {Error} `E_PARSE` when the states were computed over another map
+   * (`path` `partial.header.map`), with other analysis options (`partial.header.analysis`),
+   * other measures or options (`partial.header.options`, `...options.quantiles`); this
+   * state is then unchanged. `E_PARSE` (`path` `other`) for merging a state with itself.
+   */
+  merge(other: Partials): void
+  /**
+   * The finished measures, on the thread pool (medians of many journeys take a while).
+   *
+   * Rejects with `E_PARSE` (`path` naming the field) for a state that does not fit its
+   * map or options (hand-made bytes).
+   */
+  finish(): Promise<PartialResults>
+  /** The journeys counted so far. */
+  get journeys(): number
+  /** The events counted so far. */
+  get events(): number
+}
+export type JsPartials = Partials
+
+/**
  * Tracks interactions against one journey map: stitches identity keys into profiles,
  * fires waypoints (reached and missed) as actions, and answers customer context.
  *
@@ -251,9 +318,10 @@ export declare class Tracker {
    * const tracker = await Tracker.open(doc, { postgres: process.env.JOURNEY_CORE_PG_URL, schema: 'shop' });
    * ```
    *
-   * Rejects with the constructor's errors, and `E_STORAGE` naming the server when it
-   * cannot be reached, refuses the login, or the schema is not a journey-core store
-   * (or a bad schema name, naming `schema`).
+   * Rejects with the constructor's errors, `E_PARSE` with `path` `schema`, `url` or
+   * `poolSize` for a bad schema name, a malformed URL or pool size, and `E_STORAGE`
+   * naming the server when it cannot be reached, refuses the login, or the schema is not
+   * a journey-core store.
    */
   static open(doc: MapDocument, options?: TrackerOptions): Promise<Tracker>
   /** Whether `close()` was called. */
@@ -1423,6 +1491,170 @@ export interface OpenWaypoint {
   triggerSeq: number
   /** That event's raw name. */
   triggerEvent: string
+}
+
+/** A funnel broken down by a dimension, as a measure of a partial state. */
+export interface PartialBreakdownOptions {
+  /** The funnel. */
+  funnel: PartialFunnelOptions
+  /**
+   * The dimension: persona, channel, first touchpoint, an event property or a profile
+   * attribute.
+   */
+  by: 'persona' | 'channel' | 'first_touchpoint' | { property: string } | { attribute: string }
+}
+
+/**
+ * A funnel of a partial state, in the core's form: `steps` is required, each step a list of
+ * names (any of which counts).
+ */
+export interface PartialFunnelOptions {
+  /** The steps, in order (at least one, at most 64), each a list of names. */
+  steps: Array<Array<string>>
+  /** What the names are matched against (default raw event names). */
+  match_on?: 'event' | 'touchpoint' | 'phase'
+  /**
+   * The conversion window from the step-1 event, inclusive, in microseconds (default one
+   * week); `null` for none.
+   */
+  window_us?: number | null
+  /**
+   * The evaluation time in microseconds (default the last `ts` of the whole data: give it
+   * to keep the states small).
+   */
+  now_us?: number | null
+  /** No other step event between matched steps (default false). */
+  strict_order?: boolean
+  /** Events that remove a journey when they fall between two matched steps of its chain. */
+  exclusion_steps?: Array<Array<string>>
+  /**
+   * Windows between consecutive steps, in microseconds (`steps.length - 1` of them;
+   * `null` for none).
+   */
+  per_step_windows?: Array<number | null> | null
+  /** Time-to-convert histogram edges, ascending, in microseconds. */
+  histogram_edges_us?: Array<number>
+}
+
+/**
+ * The thresholds of the hypothesis report of a partial state (every field optional; the
+ * defaults of `analysis.hypotheses()`).
+ */
+export interface PartialHypothesisOptions {
+  /** Fewer ratings at a touchpoint is not enough data. */
+  emotion_min_ratings?: number
+  /** The largest |measured − planned| emotion that confirms the plan. */
+  emotion_tolerance?: number
+  /** The outcome key moments change (default reaching the map's last phase). */
+  key_moment_outcome?: { touchpoint: string } | { phase: string } | null
+  /** Both rating groups at a touchpoint need at least this many journeys. */
+  key_moment_min_count?: number
+  /** The smallest |difference| in outcome rate that makes a key moment. */
+  key_moment_min_difference?: number
+  /** Fewer events at a touchpoint is not enough data (channels, owner). */
+  min_events?: number
+  /** The largest share of a touchpoint's events on unplanned channels that confirms the plan. */
+  channel_max_unplanned_share?: number
+  /** The largest share of a touchpoint's events handled by another department that confirms the plan. */
+  owner_max_other_share?: number
+  /** Fewer phase steps (or entries into a phase) is not enough data. */
+  phase_min_steps?: number
+  /** The largest share of steps that go back to an earlier phase that confirms the order. */
+  phase_max_regression_rate?: number
+  /** The largest share of steps that skip a phase that confirms the order. */
+  phase_max_skip_rate?: number
+  /** The largest share of entries into a phase not from the previous phase that confirms it. */
+  phase_max_unplanned_entries?: number
+}
+
+/**
+ * The measures of a partial state and their options, in the core's form (snake_case keys;
+ * every field optional, everything off by default). States of different options do not
+ * merge. Unknown keys and wrong types are `E_PARSE` errors whose `path` names the field.
+ */
+export interface PartialOptions {
+  /** Phase reach. */
+  reach?: boolean
+  /** Phase reach per persona. */
+  reach_by_persona?: boolean
+  /** Funnels, one result each, in order. */
+  funnels?: Array<PartialFunnelOptions>
+  /** Funnel breakdowns, one result each, in order. */
+  funnel_breakdowns?: Array<PartialBreakdownOptions>
+  /** Transitions at these levels. */
+  transitions?: Array<'event' | 'touchpoint' | 'phase'> | null
+  /**
+   * Top paths: the level names are taken at (default `'event'`), the number of names a
+   * path is cut to (`k`, default 8), how many paths to list (`top`, default 20), the
+   * separator of a path's text (default `>`).
+   */
+  paths?: { level?: 'event' | 'touchpoint' | 'phase', k?: number, top?: number, separator?: string } | null
+  /** Emotion (`min_count`: fewer ratings is "not enough data", default 30). */
+  emotion?: { min_count?: number } | null
+  /** Emotion per persona. */
+  emotion_by_persona?: { min_count?: number } | null
+  /**
+   * Gray areas (`emotion_window`: events before and after a change whose ratings are
+   * compared, default 3).
+   */
+  gray_areas?: { emotion_window?: number } | null
+  /** Conformance. */
+  conformance?: boolean
+  /**
+   * Key moments: the outcome (default reaching the map's last phase) and the smallest
+   * group (default 30).
+   */
+  key_moments?: { outcome?: { touchpoint: string } | { phase: string } | null, min_count?: number } | null
+  /** The hypothesis report, with its thresholds. */
+  hypotheses?: PartialHypothesisOptions | null
+  /** The stitch summary (meaningful when every part holds whole profiles). */
+  stitch?: boolean
+  /**
+   * How the funnels' times to convert and the gray areas' gaps are kept: `'exact'`
+   * (every value, the default) or a mergeable quantile sketch whose medians are within
+   * `relative_accuracy` (0.0001 to 0.1, default 0.01) of the exact ones, for small states
+   * over very large data.
+   */
+  quantiles?: 'exact' | { sketch: { relative_accuracy?: number } }
+}
+
+/**
+ * The finished measures of a partial state (or of `analysis.results`, in one pass): each
+ * the same object the single measure of `Analysis` returns, `null` (or an empty list) when
+ * not asked for.
+ */
+export interface PartialResults {
+  /** Phase reach. */
+  reach: ReachResult | null
+  /** Phase reach per persona. */
+  reach_by_persona: ReachByPersona | null
+  /** The funnels, in the order of the options. */
+  funnels: Array<FunnelResult>
+  /** The funnel breakdowns, in the order of the options. */
+  funnel_breakdowns: Array<FunnelBreakdown>
+  /** Transitions. */
+  transitions: TransitionsResult | null
+  /** Top paths. */
+  paths: PathsResult | null
+  /** Emotion. */
+  emotion: EmotionReport | null
+  /** Emotion per persona. */
+  emotion_by_persona: EmotionByPersona | null
+  /** Gray areas. */
+  gray_areas: GrayAreasResult | null
+  /** Conformance. */
+  conformance: ConformanceResult | null
+  /** Key moments. */
+  key_moments: KeyMomentsResult | null
+  /** The hypothesis report. */
+  hypotheses: HypothesisReport | null
+  /** The stitch summary. */
+  stitch: StitchResult | null
+  /**
+   * `null` when the medians and percentiles are exact; with a quantile sketch, the
+   * relative error of their estimates (every count stays exact).
+   */
+  relative_accuracy: number | null
 }
 
 /** One top path. */

@@ -8,6 +8,7 @@
 //! Arrow IPC streams, one per table, for `apache-arrow`'s `tableFromIPC`.
 
 mod options;
+mod partial;
 mod results;
 
 use std::path::Path;
@@ -497,6 +498,33 @@ impl JsAnalysis {
             Output::Tables(t) => Ok(t),
             Output::Value(_) => Err(Error::parse("measure", "expected tables")),
         })
+    }
+
+    /// A partial state of the measures chosen in `options` (the core's `PartialOptions`,
+    /// snake_case keys, e.g. `{reach: true, funnels: [{steps: [['view'], ['buy']]}]}`) over
+    /// this analysis' journeys, to merge with the states of the other parts of the data
+    /// (each part holding whole journeys) and finish: see `Partials`.
+    ///
+    /// Rejects with `E_PARSE` (`path` naming the option, e.g. `paths.kk` or
+    /// `quantiles.relative_accuracy`) for a bad option, and like the measures themselves
+    /// (`E_NOT_FOUND` for an unknown touchpoint in a funnel...).
+    #[napi(catch_unwind, ts_return_type = "Promise<Partials>")]
+    pub fn partials(&self, #[napi(ts_arg_type = "PartialOptions")] options: Unknown<'_>) -> AsyncTask<Job<partial::JsPartials>> {
+        let prepared = partial::options(Some(options));
+        let a = self.inner.clone();
+        Job::spawn(move || Ok(partial::JsPartials::new(a.partials(&prepared?)?)))
+    }
+
+    /// The measures chosen in `options` in one pass over this analysis: what
+    /// `Partials.finish` gives for any split of these journeys (with a quantile sketch, the
+    /// same estimates).
+    ///
+    /// Rejects like `partials`.
+    #[napi(catch_unwind, ts_return_type = "Promise<PartialResults>")]
+    pub fn results(&self, #[napi(ts_arg_type = "PartialOptions")] options: Unknown<'_>) -> AsyncTask<Job<Json>> {
+        let prepared = partial::options(Some(options));
+        let a = self.inner.clone();
+        Job::spawn(move || Ok(partial::results(&a.results(&prepared?)?)))
     }
 
     /// One row per journey as an Arrow IPC stream: profile, persona, events, first and

@@ -659,6 +659,13 @@ impl Partials {
             return Err(err("corrupt: the payload's checksum does not match".into()));
         }
         let de = &mut serde_json::Deserializer::from_slice(payload);
-        serde_path_to_error::deserialize(de).map_err(|e| Error::parse(format!("partial.{}", e.path()), e.inner().to_string()))
+        serde_path_to_error::deserialize(de).map_err(|e| {
+            // `?` / `.`: the payload is not JSON at all, or wrong at its root.
+            let path = match e.path().to_string().as_str() {
+                "?" | "." => "partial".to_string(),
+                p => format!("partial.{p}"),
+            };
+            Error::parse(path, e.inner().to_string())
+        })
     }
 }
