@@ -281,7 +281,8 @@ export type JsPartials = Partials
  * writes (`track`, `trackBatch`, `ingest`) apply in call order even when not awaited
  * one by one (so the next batch can be converted while the previous one is tracked);
  * other calls that are not awaited run concurrently, in any order. `trackSync` and
- * `contextSync` block the event loop (fine for the in-memory store) and do not wait for
+ * `contextSync` block the event loop (fine for the in-memory store; with PostgreSQL they
+ * wait for the server: use the Promise methods there) and do not wait for
  * writes still queued. A Promise rejects with the same `Error`s (with a
  * `code`) the synchronous calls throw.
  *
@@ -335,7 +336,8 @@ export declare class Tracker {
   track(event: JourneyEvent): Promise<Tracked>
   /**
    * Tracks one event on the calling thread: blocks the event loop while the store
-   * works (fine for the in-memory store). Otherwise the same as `track`.
+   * works (fine for the in-memory store; with PostgreSQL it waits for the server's
+   * round trips: prefer `track`). Otherwise the same as `track`.
    *
    * @throws {Error} `E_BAD_EVENT` with `field`, `E_CLOSED`.
    */
@@ -374,7 +376,8 @@ export declare class Tracker {
   context(key: string): Promise<Context | null>
   /**
    * Customer context on the calling thread: blocks the event loop while the store
-   * works (fine for the in-memory store). Otherwise the same as `context`.
+   * works (fine for the in-memory store; with PostgreSQL it waits for the server:
+   * prefer `context`). Otherwise the same as `context`.
    *
    * @throws {Error} `E_PARSE` (`path` `key`), `E_CLOSED`.
    */
