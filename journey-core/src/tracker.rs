@@ -448,10 +448,23 @@ impl Tracker {
         out: &mut Vec<ActionRecord>,
     ) -> Result<()> {
         let candidates = &self.candidates[subject.touchpoint.unwrap_or(self.candidates.len() - 1)];
-        let armed = tx.deadlines_of(profile)?;
-        for (w, &candidate) in self.waypoints.iter().zip(candidates) {
-            let is_armed = |d: &Deadline| Arc::ptr_eq(&d.waypoint, &w.id) || d.waypoint == w.id;
-            if !candidate && !armed.iter().any(is_armed) {
+        // `(armed_at, due)` of each waypoint's armed deadline, read once before any change
+        // (each waypoint changes only its own), on the stack for maps of up to 32 waypoints.
+        let (mut small, mut large) = ([None; 32], Vec::new());
+        let armed: &mut [Option<(Micros, Micros)>] = if self.waypoints.len() <= small.len() {
+            &mut small[..self.waypoints.len()]
+        } else {
+            large.resize(self.waypoints.len(), None);
+            &mut large
+        };
+        tx.visit_deadlines(profile, &mut |d| {
+            let same = |w: &Armable| Arc::ptr_eq(&d.waypoint, &w.id) || d.waypoint == w.id;
+            if let Some(i) = self.waypoints.iter().position(same) {
+                armed[i] = Some((d.armed_at, d.due));
+            }
+        })?;
+        for ((w, &candidate), &armed) in self.waypoints.iter().zip(candidates).zip(armed.iter()) {
+            if !candidate && armed.is_none() {
                 continue;
             }
             let def = &w.def;
@@ -473,8 +486,8 @@ impl Tracker {
                 })
             };
             let triggered = || w.trigger.as_ref().is_some_and(|t| t.matches(subject));
-            match armed.iter().find(|d| is_armed(d)) {
-                Some(d) if ts >= d.armed_at => {
+            match armed {
+                Some((armed_at, due)) if ts >= armed_at => {
                     if w.exit.as_ref().is_some_and(|x| x.matches(subject)) {
                         tx.delete_deadline(profile, &def.id)?;
                     } else if w.condition.matches(subject) {
@@ -484,7 +497,7 @@ impl Tracker {
                                 event_seq: seq,
                                 event: name.shared(),
                                 condition: w.shown_condition.clone(),
-                                deadline: Some((d.armed_at, d.due)),
+                                deadline: Some((armed_at, due)),
                             };
                             self.fire(tx, w, Outcome::Reached, profile, ts, why, out)?;
                         }

@@ -447,6 +447,11 @@ impl Tx for State {
         Ok(self.profiles.get(&id).map(|r| r.deadlines.clone()).unwrap_or_default())
     }
 
+    fn visit_deadlines(&self, id: ProfileId, f: &mut dyn FnMut(&Deadline)) -> Result<()> {
+        self.profiles.get(&id).into_iter().flat_map(|r| &r.deadlines).for_each(f);
+        Ok(())
+    }
+
     fn next_due(&self, now: Micros) -> Result<Option<Deadline>> {
         if self.earliest >= now {
             return Ok(None);

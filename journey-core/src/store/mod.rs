@@ -99,6 +99,12 @@ pub trait Tx {
     fn profile_ids(&self) -> Result<Vec<ProfileId>>;
     /// A profile's armed deadlines.
     fn deadlines_of(&self, id: ProfileId) -> Result<Vec<Deadline>>;
+    /// Calls `f` with each of a profile's armed deadlines, without copying them where the
+    /// store holds them in memory (the tracker looks at them on every event).
+    fn visit_deadlines(&self, id: ProfileId, f: &mut dyn FnMut(&Deadline)) -> Result<()> {
+        self.deadlines_of(id)?.iter().for_each(f);
+        Ok(())
+    }
     /// The earliest armed deadline due strictly before `now`, if any.
     fn next_due(&self, now: Micros) -> Result<Option<Deadline>>;
     /// When a waypoint last fired for a profile.

@@ -257,6 +257,11 @@ impl<S: Sql> View<'_, S> {
         Ok(self.hot.profiles.get(&id).map(|r| r.deadlines.clone()).unwrap_or_default())
     }
 
+    pub fn visit_deadlines(&self, id: ProfileId, f: &mut dyn FnMut(&Deadline)) -> Result<()> {
+        self.hot.profiles.get(&id).into_iter().flat_map(|r| &r.deadlines).for_each(f);
+        Ok(())
+    }
+
     pub fn next_due(&self, now: Micros) -> Result<Option<Deadline>> {
         if self.hot.earliest >= now {
             return Ok(None);
@@ -398,6 +403,9 @@ macro_rules! reads {
         }
         fn deadlines_of(&self, id: ProfileId) -> Result<Vec<Deadline>> {
             self.view().deadlines_of(id)
+        }
+        fn visit_deadlines(&self, id: ProfileId, f: &mut dyn FnMut(&Deadline)) -> Result<()> {
+            self.view().visit_deadlines(id, f)
         }
         fn next_due(&self, now: Micros) -> Result<Option<Deadline>> {
             self.view().next_due(now)
