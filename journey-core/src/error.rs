@@ -116,6 +116,12 @@ pub enum Error {
     },
 }
 
+/// The path serde_path_to_error reports, or `None` for the root (`.`) and for an unknown
+/// place (`?`: the text is not JSON at all), where the whole document is at fault.
+pub(crate) fn json_path(path: &serde_path_to_error::Path) -> Option<String> {
+    Some(path.to_string()).filter(|p| p != "." && p != "?")
+}
+
 impl Error {
     /// A parse error at a path, with no file.
     pub fn parse(path: impl Into<String>, message: impl Into<String>) -> Self {

@@ -87,7 +87,7 @@ impl Event {
     /// (a tracker applies its own); call [`Event::check_with`] for them.
     pub fn from_json(text: &str) -> Result<Self> {
         let de = &mut serde_json::Deserializer::from_str(text);
-        let event: Event = serde_path_to_error::deserialize(de).map_err(|e| bad(None, &e.path().to_string(), e.inner().to_string()))?;
+        let event: Event = serde_path_to_error::deserialize(de).map_err(malformed)?;
         event.check_with(&Limits::unlimited())?;
         Ok(event)
     }
@@ -95,7 +95,7 @@ impl Event {
     /// Parses an event from a JSON value; errors name the field. Like [`Event::from_json`],
     /// the size [`Limits`] are left to the consumer.
     pub fn from_value(value: Value) -> Result<Self> {
-        let event: Event = serde_path_to_error::deserialize(value).map_err(|e| bad(None, &e.path().to_string(), e.inner().to_string()))?;
+        let event: Event = serde_path_to_error::deserialize(value).map_err(malformed)?;
         event.check_with(&Limits::unlimited())?;
         Ok(event)
     }
@@ -224,6 +224,11 @@ pub fn parse_batch(text: &str) -> Result<Vec<Event>> {
     values.into_iter().enumerate().map(|(i, v)| Event::from_value(v).map_err(|e| e.at_index(i))).collect()
 }
 
+/// A JSON event that does not parse: the field at fault, or the whole event.
+fn malformed(e: serde_path_to_error::Error<serde_json::Error>) -> Error {
+    bad(None, &crate::error::json_path(e.path()).unwrap_or_default(), e.inner().to_string())
+}
+
 fn bad(index: Option<usize>, field: &str, message: String) -> Error {
     // serde_path_to_error names the root `.`: a missing field is a problem of the whole event.
     let field = if field == "." { "" } else { field };
@@ -253,6 +258,7 @@ mod tests {
         assert_eq!(field_of(r#"{"ts": 1, "keys": ["session:a"], "event": "v", "channel": "web", "colour": 1}"#), "colour");
         assert_eq!(field_of(r#"{"ts": "x", "keys": ["session:a"], "event": "v", "channel": "web"}"#), "ts");
         assert_eq!(field_of(r#"{"keys": ["session:a"], "event": "v", "channel": "web"}"#), "", "a missing field names the whole event");
+        assert_eq!(field_of("{not json"), "", "text that is not JSON names the whole event");
     }
 
     #[test]

@@ -206,7 +206,7 @@ impl MapDocument {
     pub fn from_json(text: &str) -> Result<Self> {
         let de = &mut serde_json::Deserializer::from_str(text);
         let doc: MapDocument =
-            serde_path_to_error::deserialize(de).map_err(|e| Error::parse(e.path().to_string(), e.inner().to_string()))?;
+            serde_path_to_error::deserialize(de).map_err(|e| Error::parse(crate::error::json_path(e.path()).unwrap_or_default(), e.inner().to_string()))?;
         if doc.version > FORMAT_VERSION {
             return Err(Error::parse(
                 "version",

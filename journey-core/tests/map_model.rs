@@ -60,7 +60,9 @@ fn unknown_fields_and_wrong_types_name_their_path() {
     assert!(file.as_deref().unwrap().ends_with("map.json"));
     let err = MapDocument::from_json(r#"{"name": "x", "maps": [], "version": 99}"#).unwrap_err();
     assert!(matches!(&err, Error::Parse { path, .. } if path == "version"), "{err}");
-    assert!(MapDocument::from_json("{not json").is_err());
+    let err = MapDocument::from_json("{not json").unwrap_err();
+    assert!(matches!(&err, Error::Parse { path, .. } if path.is_empty()), "{err:?}");
+    assert!(err.to_string().starts_with("document: "), "{err}");
     assert!(matches!(MapDocument::load("/nonexistent/map.json"), Err(Error::Io { .. })));
 }
 

@@ -192,7 +192,7 @@ pub fn export_jsonl(store: &dyn Store, out: &mut dyn Write) -> Result<ExportStat
 fn parse<T: for<'de> Deserialize<'de>>(n: usize, value: Value) -> Result<T> {
     serde_path_to_error::deserialize(value).map_err(|e| Error::Parse {
         file: None,
-        path: format!("line {n}{}", if e.path().to_string() == "." { String::new() } else { format!(": {}", e.path()) }),
+        path: format!("line {n}{}", crate::error::json_path(e.path()).map(|p| format!(": {p}")).unwrap_or_default()),
         message: e.inner().to_string(),
     })
 }

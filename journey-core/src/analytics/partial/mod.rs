@@ -660,11 +660,7 @@ impl Partials {
         }
         let de = &mut serde_json::Deserializer::from_slice(payload);
         serde_path_to_error::deserialize(de).map_err(|e| {
-            // `?` / `.`: the payload is not JSON at all, or wrong at its root.
-            let path = match e.path().to_string().as_str() {
-                "?" | "." => "partial".to_string(),
-                p => format!("partial.{p}"),
-            };
+            let path = crate::error::json_path(e.path()).map_or_else(|| "partial".to_string(), |p| format!("partial.{p}"));
             Error::parse(path, e.inner().to_string())
         })
     }
