@@ -210,12 +210,7 @@ type Mapped = (Vec<RecordBatch>, Vec<RecordBatch>, Option<analytics::mapping::Re
 fn mapped(batches: Vec<RecordBatch>, mapping: &ColumnMapping) -> Result<Mapped, Error> {
     let Some(first) = batches.first() else { return Ok((batches, Vec::new(), None)) };
     let resolved = mapping.resolve(first.schema_ref())?;
-    let (mut events, mut links) = (Vec::with_capacity(batches.len()), Vec::new());
-    for b in &batches {
-        let m = resolved.apply(b)?;
-        events.push(m.events);
-        links.extend(m.links);
-    }
+    let (events, links) = resolved.apply_all(&batches)?;
     Ok((events, links, Some(resolved)))
 }
 

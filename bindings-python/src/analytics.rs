@@ -345,13 +345,9 @@ impl PyAnalysis {
             None => Vec::new(),
         };
         bar.stage(py, "mapping")?;
-        let mapped = py.detach(|| batches.iter().map(|b| resolved.apply(b)).collect::<journey_core::Result<Vec<_>>>()).map_err(py_err)?;
+        let (event_batches, mapped_links) = py.detach(|| resolved.apply_all(&batches)).map_err(py_err)?;
         py.check_signals()?;
-        let mut event_batches = Vec::with_capacity(mapped.len());
-        for m in mapped {
-            event_batches.push(m.events);
-            link_batches.extend(m.links);
-        }
+        link_batches.extend(mapped_links);
         drop(batches);
         bar.stage(py, "stitching")?;
         let doc: &MapDocument = &doc.get().inner;

@@ -273,6 +273,28 @@ impl EventTable {
     }
 }
 
+/// The batches cut (zero-copy) into pieces of at most `max_rows` rows, in order, so that
+/// one huge batch (polars exports a whole frame as one) still spreads over the threads.
+pub fn slice_batches(batches: &[arrow_array::RecordBatch], max_rows: usize) -> Vec<arrow_array::RecordBatch> {
+    let max_rows = max_rows.max(1);
+    let mut out = Vec::with_capacity(batches.len());
+    for b in batches {
+        let n = b.num_rows();
+        if n <= max_rows {
+            out.push(b.clone());
+            continue;
+        }
+        out.extend((0..n).step_by(max_rows).map(|off| b.slice(off, max_rows.min(n - off))));
+    }
+    out
+}
+
+/// [`slice_batches`] into about four pieces per analytics thread, of at least 65,536 rows.
+pub(crate) fn slice_for_threads(batches: &[arrow_array::RecordBatch]) -> Vec<arrow_array::RecordBatch> {
+    let rows: usize = batches.iter().map(|b| b.num_rows()).sum();
+    slice_batches(batches, (rows / (super::par::threads() * 4)).max(65_536))
+}
+
 /// The event columns recognised by name in a record batch ([`event_columns`]); any other
 /// column is an event property for an [`Analysis`](super::session::Analysis).
 pub const EVENT_COLUMN_NAMES: [&str; 10] = ["ts", "seq", "customer_key", "key", "event", "channel", "department", "csat", "nps", "rating"];

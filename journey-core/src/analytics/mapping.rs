@@ -333,6 +333,38 @@ mod arrow_mapping {
             }
         }
 
+        /// Every batch under the default names, in order, and the links of rows with several
+        /// keys: [`apply`](Self::apply) over pieces of the input (big batches sliced, no
+        /// copy) on the analytics threads. A bad row's `index` counts from the input's first row.
+        pub fn apply_all(&self, batches: &[RecordBatch]) -> Result<(Vec<RecordBatch>, Vec<RecordBatch>)> {
+            let pieces = crate::analytics::arrow::slice_for_threads(batches);
+            let mut firsts = Vec::with_capacity(pieces.len() + 1);
+            let mut rows = 0usize;
+            for p in &pieces {
+                firsts.push(rows);
+                rows += p.num_rows();
+            }
+            firsts.push(rows);
+            let parts = crate::analytics::par::split_run(pieces.len(), rows, |i| firsts[i], |range| {
+                range
+                    .map(|i| {
+                        self.apply(&pieces[i]).map_err(|e| match e {
+                            Error::BadEvent { index: Some(row), field, message } => Error::BadEvent { index: Some(firsts[i] + row), field, message },
+                            other => other,
+                        })
+                    })
+                    .collect::<Result<Vec<_>>>()
+            });
+            let (mut events, mut links) = (Vec::with_capacity(pieces.len()), Vec::new());
+            for part in parts {
+                for m in part? {
+                    events.push(m.events);
+                    links.extend(m.links);
+                }
+            }
+            Ok((events, links))
+        }
+
         /// A batch under the default names, and the links of rows with several keys.
         pub fn apply(&self, batch: &RecordBatch) -> Result<MappedBatch> {
             if batch.schema_ref().fields() != self.schema.fields() {
@@ -465,14 +497,9 @@ pub fn read_parquet(path: &std::path::Path, mapping: &ColumnMapping) -> crate::e
     let dict: Vec<&str> = [Some(resolved.event.as_str()), Some(resolved.channel.as_str()), resolved.department.as_deref()].into_iter().flatten().collect();
     let batches = super::parquet::read_batches(path, &columns, &dict)?;
     // the projection's schema: resolve again so `apply` sees the columns read
-    let (mut events, mut links) = (Vec::with_capacity(batches.len()), Vec::new());
-    let Some(first) = batches.first() else { return Ok((events, links, resolved)) };
+    let Some(first) = batches.first() else { return Ok((Vec::new(), Vec::new(), resolved)) };
     let resolved = mapping.resolve(first.schema_ref())?;
-    for b in &batches {
-        let m = resolved.apply(b)?;
-        events.push(m.events);
-        links.extend(m.links);
-    }
+    let (events, links) = resolved.apply_all(&batches)?;
     Ok((events, links, resolved))
 }
 
@@ -480,6 +507,7 @@ pub fn read_parquet(path: &std::path::Path, mapping: &ColumnMapping) -> crate::e
 mod tests {
     use std::sync::Arc;
 
+    use arrow_array::cast::AsArray;
     use arrow_array::{ArrayRef, Int64Array, RecordBatch, StringArray};
 
     use super::*;
@@ -512,6 +540,44 @@ mod tests {
         assert_eq!(links.num_rows(), 1);
         let err = r.explain(crate::Error::BadEvent { index: None, field: "ts".into(), message: "must not be null".into() });
         assert!(err.to_string().contains("time: must not be null (read as ts)"), "{err}");
+    }
+
+    /// One big batch is mapped in slices, on every thread, with the same result as whole;
+    /// a bad row is named by its position in the whole input.
+    #[test]
+    fn apply_all_slices_and_counts_rows_from_the_start() {
+        let n = 300_000usize;
+        let sid: Vec<Option<String>> = (0..n).map(|i| (i % 3 != 0).then(|| format!("s{i}"))).collect();
+        // every row has a key; even rows have both (a link)
+        let mut uid: Vec<Option<i64>> = (0..n).map(|i| (i % 3 == 0 || i % 2 == 0).then_some(i as i64)).collect();
+        let cols = |uid: &[Option<i64>]| {
+            batch(vec![
+                ("ts", Arc::new(Int64Array::from_iter_values(0..n as i64)) as ArrayRef),
+                ("sid", Arc::new(StringArray::from(sid.clone()))),
+                ("uid", Arc::new(Int64Array::from(uid.to_vec()))),
+                ("event", Arc::new(StringArray::from(vec!["view"; n]))),
+                ("channel", Arc::new(StringArray::from(vec!["web"; n]))),
+            ])
+        };
+        let b = cols(&uid);
+        let m: ColumnMapping = serde_json::from_str(r#"{"keys": [{"column": "sid", "kind": "session"}, {"column": "uid", "kind": "customer"}]}"#).unwrap();
+        let r = m.resolve(b.schema_ref()).unwrap();
+        let whole = r.apply(&b).unwrap();
+        let texts = |v: &[RecordBatch], column: &str| -> Vec<String> {
+            v.iter().flat_map(|b| b.column_by_name(column).unwrap().as_string::<i32>().iter().map(|s| s.unwrap().to_string()).collect::<Vec<_>>()).collect()
+        };
+        crate::analytics::par::set_threads(2);
+        let (events, links) = r.apply_all(std::slice::from_ref(&b)).unwrap();
+        let bad = 249_999; // divisible by 3: no sid, so its uid is its only key
+        uid[bad] = None;
+        let e = r.apply_all(&[cols(&uid)]).unwrap_err();
+        crate::analytics::par::set_threads(0);
+        assert!(events.len() > 1, "sliced into pieces");
+        assert_eq!(texts(&events, "customer_key"), texts(std::slice::from_ref(&whole.events), "customer_key"));
+        let whole_links = [whole.links.unwrap()];
+        assert_eq!(texts(&links, "key_b"), texts(&whole_links, "key_b"));
+        assert_eq!(links.iter().map(|l| l.num_rows()).sum::<usize>(), n / 2 - n / 6);
+        assert!(matches!(e, crate::Error::BadEvent { index: Some(i), .. } if i == bad), "{e:?}");
     }
 
     #[test]

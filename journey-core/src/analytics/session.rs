@@ -409,9 +409,10 @@ impl Analysis {
         options: AnalysisOptions,
     ) -> Result<Self> {
         let mut b = Self::builder(doc, options)?;
+        let events = super::arrow::slice_for_threads(events);
         let cols = events.iter().map(super::arrow::event_columns).collect::<Result<Vec<_>>>()?;
         b.table = EventTable::from_arrow_batches(&cols)?;
-        for batch in events {
+        for batch in &events {
             let props: Vec<(&str, &dyn arrow_array::Array)> = batch
                 .schema_ref()
                 .fields()
