@@ -9,6 +9,7 @@
 #![cfg_attr(test, allow(dead_code))]
 
 mod analytics;
+mod batch;
 mod convert;
 mod emotion;
 mod error;

@@ -11,8 +11,8 @@ use std::sync::{Arc, Mutex, PoisonError, RwLock};
 use std::time::Duration;
 
 use journey_core::tracker::{Context, EmotionTrend, Interest, ProfileSummary, Ticker};
-use journey_core::{ActionRecord, Error, Event, MapDocument, ProfileFilter, Tracked, Tracker, TrackerConfig};
-use napi::bindgen_prelude::{AsyncTask, Function, FunctionRef, Unknown};
+use journey_core::{ActionRecord, Error, MapDocument, ProfileFilter, Tracked, Tracker, TrackerConfig};
+use napi::bindgen_prelude::{Array, AsyncTask, Function, FunctionRef, Unknown};
 use napi::threadsafe_function::{ThreadsafeFunction, ThreadsafeFunctionCallMode};
 use napi::{CleanupEnvHook, Env, JsValue, Result, Status, Task};
 use napi_derive::napi;
@@ -20,6 +20,7 @@ use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
 
+use crate::batch;
 use crate::convert::{self, Bad};
 use crate::error::{Failure, caught, guard, to_js_error};
 use crate::event::{self, JsStoredEvent};
@@ -504,9 +505,6 @@ pub(crate) fn at(argument: &str, value: Unknown<'_>) -> std::result::Result<i64,
     convert::micros(value).map_err(|b| b.within(argument).into_parse())
 }
 
-fn events_from(events: Vec<Unknown<'_>>) -> std::result::Result<Vec<Event>, Error> {
-    events.into_iter().enumerate().map(|(i, e)| event::from_js(e, Some(i))).collect()
-}
 
 #[napi]
 impl JsTracker {
@@ -628,8 +626,8 @@ impl JsTracker {
     /// Rejects with `E_BAD_EVENT` whose `index` is the position of the bad event and
     /// `field` the bad field, `E_CLOSED`.
     #[napi(catch_unwind, ts_return_type = "Promise<Array<Tracked>>")]
-    pub fn track_batch(&self, #[napi(ts_arg_type = "Array<JourneyEvent>")] events: Vec<Unknown<'_>>) -> AsyncTask<Job<Vec<JsTracked>>> {
-        let prepared = self.tracker().and_then(|t| Ok((t, events_from(events)?)));
+    pub fn track_batch(&self, env: &Env, #[napi(ts_arg_type = "Array<JourneyEvent>")] events: Array<'_>) -> AsyncTask<Job<Vec<JsTracked>>> {
+        let prepared = self.tracker().and_then(|t| Ok((t, batch::events(env, &events)?)));
         let turn = self.order.turn();
         Job::spawn(move || {
             turn.run(|| {
@@ -646,8 +644,8 @@ impl JsTracker {
     ///
     /// Rejects like `trackBatch`.
     #[napi(catch_unwind, ts_return_type = "Promise<BatchSummary>")]
-    pub fn ingest(&self, #[napi(ts_arg_type = "Array<JourneyEvent>")] events: Vec<Unknown<'_>>) -> AsyncTask<Job<JsBatchSummary>> {
-        let prepared = self.tracker().and_then(|t| Ok((t, events_from(events)?)));
+    pub fn ingest(&self, env: &Env, #[napi(ts_arg_type = "Array<JourneyEvent>")] events: Array<'_>) -> AsyncTask<Job<JsBatchSummary>> {
+        let prepared = self.tracker().and_then(|t| Ok((t, batch::events(env, &events)?)));
         let turn = self.order.turn();
         Job::spawn(move || {
             turn.run(|| {
@@ -995,8 +993,9 @@ fn check_event(event: &str) -> std::result::Result<(), Error> {
 /// an invalid map, `E_PARSE` with `path` for a bad `until` or option.
 #[napi(catch_unwind, ts_return_type = "Promise<Array<Action>>")]
 pub fn backtest(
+    env: &Env,
     doc: &JsMapDocument,
-    #[napi(ts_arg_type = "Array<JourneyEvent>")] events: Vec<Unknown<'_>>,
+    #[napi(ts_arg_type = "Array<JourneyEvent>")] events: Array<'_>,
     #[napi(ts_arg_type = "number | bigint | Date | null")] until: Option<Unknown<'_>>,
     #[napi(ts_arg_type = "TrackerOptions")] options: Option<Unknown<'_>>,
 ) -> AsyncTask<Job<Vec<JsAction>>> {
@@ -1014,7 +1013,7 @@ pub fn backtest(
             Backend::Postgres(..) => return Err(Error::parse("postgres", why)),
         }
         let config = options.into_core();
-        Ok((events_from(events)?, until, config))
+        Ok((batch::events(env, &events)?, until, config))
     })();
     Job::spawn(move || {
         let (events, until, config) = prepared?;

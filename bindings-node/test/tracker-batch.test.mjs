@@ -81,3 +81,32 @@ test('every form of an event field is stored as given', async () => {
   }
   await t.close();
 });
+
+test('a batch read in one go stores exactly what event-by-event tracking stores', async () => {
+  class Money {
+    constructor(cents) { this.cents = cents; }
+    toJSON() { return { amount: this.cents / 100, currency: 'EUR' }; }
+  }
+  const events = [
+    ev(T0, 'session:g', 'product_view', 'web', { properties: { big: 2 ** 60, neg: -(2 ** 55), safe: 2 ** 53 - 1, huge: 1e21, tiny: 5e-324, zero: -0, f: 0.1 } }),
+    ev(T0 + 1, 'session:g', 'add_to_cart', 'web', { properties: { list: [1, undefined, 'ü€𝄞', { a: null }], price: new Money(1999), at: new Date(0), skip: undefined } }),
+    ev(T0 + 2, ['session:g', 'email:g@example.com'], 'checkout_start', 'web', { department: 'sales', rating: { nps: 9 } }),
+  ];
+  const batched = new Tracker(shop());
+  const single = new Tracker(shop());
+  await batched.trackBatch(events);
+  for (const e of events) await single.track(e);
+  const journey = async (t) => (await t.journey('session:g')).map(({ profile, ...e }) => e);
+  assert.deepEqual(await journey(batched), await journey(single));
+  const [first, second] = await journey(batched);
+  assert.deepEqual(first.properties, { big: 2 ** 60, neg: -(2 ** 55), safe: 2 ** 53 - 1, huge: 1e21, tiny: 5e-324, zero: 0, f: 0.1 });
+  assert.deepEqual(second.properties, { list: [1, null, 'ü€𝄞', { a: null }], price: { amount: 19.99, currency: 'EUR' }, at: '1970-01-01T00:00:00.000Z' });
+  // a cycle or a bigint property cannot be serialised: the batch is read event by event
+  const cycle = {};
+  cycle.self = cycle;
+  assert.match((await rejected(batched.trackBatch([events[0], ev(T0, 'session:g', 'x', 'web', { properties: cycle })]))).field, /^properties(\.self)+$/);
+  await batched.trackBatch([ev(T0 + 3, 'session:g', 'x', 'web', { properties: { n: 7n } })]);
+  assert.deepEqual((await batched.journey('session:g')).at(-1).properties, { n: 7 });
+  await batched.close();
+  await single.close();
+});

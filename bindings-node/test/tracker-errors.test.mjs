@@ -56,6 +56,10 @@ test('E_BAD_EVENT: every kind of bad field, named', async () => {
     assert.match(err.message, message, label);
     const sync = thrown(() => t.trackSync(event));
     assert.deepEqual([sync.code, sync.field, sync.message], [err.code, err.field, err.message], label);
+    // in a batch (read in one go unless something is unusual): the same error, at its index
+    const batch = await rejected(t.trackBatch([ev(T0, 'session:a', 'view'), event]));
+    assert.deepEqual([batch.code, batch.index, batch.field], ['E_BAD_EVENT', 1, field], label);
+    assert.equal(batch.message, `bad event at index 1: ${err.message.replace(/^bad event: /, '')}`, label);
   }
   const cycle = {};
   cycle.self = cycle;
