@@ -15,6 +15,7 @@ mod emotion;
 mod error;
 mod event;
 mod identity;
+mod json;
 mod limits;
 mod map;
 mod order;

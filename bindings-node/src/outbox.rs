@@ -2,11 +2,13 @@
 
 use journey_core::{ActionRecord, Explanation, Outcome};
 use napi_derive::napi;
+use serde::Serialize;
 use serde_json::{Map, Value};
 
 /// Why a waypoint fired: which event, which condition, which deadline.
 #[napi(object, js_name = "Explanation", object_from_js = false, use_nullable = true)]
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct JsExplanation {
     /// For `reached`: the event that matched. For `missed`: the event that armed the
     /// deadline (its `seq`).
@@ -37,7 +39,8 @@ impl From<&Explanation> for JsExplanation {
 /// journey-core never executes actions: the host does, then acknowledges them with
 /// `tracker.ack(id)`.
 #[napi(object, js_name = "Action", object_from_js = false)]
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct JsAction {
     /// Unique id, for `ack`.
     pub id: String,

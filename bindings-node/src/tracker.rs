@@ -16,11 +16,12 @@ use napi::bindgen_prelude::{Array, AsyncTask, Function, FunctionRef, Unknown};
 use napi::threadsafe_function::{ThreadsafeFunction, ThreadsafeFunctionCallMode};
 use napi::{CleanupEnvHook, Env, JsValue, Result, Status, Task};
 use napi_derive::napi;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
 
 use crate::batch;
+use crate::json;
 use crate::convert::{self, Bad};
 use crate::error::{Failure, caught, guard, to_js_error};
 use crate::event::{self, JsStoredEvent};
@@ -134,8 +135,11 @@ pub(crate) fn read_options<T: DeserializeOwned + Default>(argument: &str, value:
 }
 
 /// What tracking one event did.
+// `trackBatch` hands these over through JSON (`json::Parsed`): the serde names are the
+// JavaScript ones.
 #[napi(object, js_name = "Tracked", object_from_js = false, use_nullable = true)]
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct JsTracked {
     /// The event's arrival number.
     pub seq: i64,
@@ -626,13 +630,13 @@ impl JsTracker {
     /// Rejects with `E_BAD_EVENT` whose `index` is the position of the bad event and
     /// `field` the bad field, `E_CLOSED`.
     #[napi(catch_unwind, ts_return_type = "Promise<Array<Tracked>>")]
-    pub fn track_batch(&self, env: &Env, #[napi(ts_arg_type = "Array<JourneyEvent>")] events: Array<'_>) -> AsyncTask<Job<Vec<JsTracked>>> {
+    pub fn track_batch(&self, env: &Env, #[napi(ts_arg_type = "Array<JourneyEvent>")] events: Array<'_>) -> AsyncTask<Job<json::Parsed<Vec<JsTracked>>>> {
         let prepared = self.tracker().and_then(|t| Ok((t, batch::events(env, &events)?)));
         let turn = self.order.turn();
         Job::spawn(move || {
             turn.run(|| {
                 let (tracker, events) = prepared?;
-                Ok(tracker.track_batch(events)?.into_iter().map(JsTracked::from).collect())
+                Ok(json::Parsed(tracker.track_batch(events)?.into_iter().map(JsTracked::from).collect()))
             })
         })
     }

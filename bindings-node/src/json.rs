@@ -1,0 +1,123 @@
+//! V8's own JSON for bulk data: a batch of events goes in as the text `JSON.stringify`
+//! makes of it, and bulk results come out as the objects `JSON.parse` makes of serde's
+//! text. Both run at native speed in one call, instead of a dozen Node-API calls per
+//! object; both are used only where they give exactly what the value-by-value conversions
+//! give ([`crate::batch`], [`Parsed`]).
+
+use std::cell::Cell;
+use std::ptr;
+
+use napi::bindgen_prelude::{ToNapiValue, TypeName, ValueType};
+use napi::sys;
+use napi::{Env, Error, Result, Status};
+use serde::Serialize;
+
+/// `[serialise, parse]`: `serialise(batch)` is the batch as JSON text, or a throw at the
+/// first value that has no JSON form (a function, a symbol, a bigint, a non-finite
+/// number); `parse` is `JSON.parse`.
+const HELPERS: &str = r#"(function () {
+  function replacer(key, value) {
+    switch (typeof value) {
+      case 'number':
+        if (value !== value || value === Infinity || value === -Infinity) throw 0;
+        return value;
+      case 'function': case 'symbol': case 'bigint': throw 0;
+      default: return value;
+    }
+  }
+  return [function serialise(batch) { return JSON.stringify(batch, replacer); }, JSON.parse];
+})()"#;
+
+/// One of the compiled helpers.
+#[derive(Clone, Copy)]
+enum Helper {
+    Serialise = 0,
+    Parse = 1,
+}
+
+thread_local! {
+    /// The helpers compiled in this thread's environment (one environment per JS thread),
+    /// as a reference that lives as long as the environment.
+    static COMPILED: Cell<Option<(sys::napi_env, sys::napi_ref)>> = const { Cell::new(None) };
+}
+
+fn status(s: sys::napi_status, what: &str) -> Result<()> {
+    if s == sys::Status::napi_ok { Ok(()) } else { Err(Error::new(Status::from(s), format!("{what} failed"))) }
+}
+
+/// A compiled helper of this environment, compiling them on first use.
+fn helper(env: sys::napi_env, which: Helper) -> Result<sys::napi_value> {
+    let reference = match COMPILED.get() {
+        Some((e, r)) if e == env => r,
+        _ => {
+            let helpers: napi::bindgen_prelude::Unknown = Env::from_raw(env).run_script(HELPERS)?;
+            let mut r = ptr::null_mut();
+            // SAFETY: the array was just created in this environment; the reference is never
+            // deleted: the environment frees it when it ends.
+            status(unsafe { sys::napi_create_reference(env, napi::JsValue::raw(&helpers), 1, &mut r) }, "keeping the JSON helpers")?;
+            // Forgotten when the environment ends, so that a later one at the same address
+            // compiles its own.
+            Env::from_raw(env).add_env_cleanup_hook((), |()| COMPILED.set(None))?;
+            COMPILED.set(Some((env, r)));
+            r
+        }
+    };
+    let (mut helpers, mut f) = (ptr::null_mut(), ptr::null_mut());
+    // SAFETY: the reference was created in this environment, which is alive (we are in one
+    // of its calls); the array holds the two functions.
+    unsafe {
+        status(sys::napi_get_reference_value(env, reference, &mut helpers), "reading the JSON helpers")?;
+        status(sys::napi_get_element(env, helpers, which as u32, &mut f), "reading a JSON helper")?;
+    }
+    Ok(f)
+}
+
+/// Calls a helper with one argument; `Err` if it throws (the exception is cleared).
+fn call(env: sys::napi_env, which: Helper, arg: sys::napi_value) -> Result<sys::napi_value> {
+    let f = helper(env, which)?;
+    let (mut this, mut out) = (ptr::null_mut(), ptr::null_mut());
+    // SAFETY: env, the function and the argument belong to the current call, on the main
+    // thread.
+    let called = unsafe {
+        sys::napi_get_undefined(env, &mut this);
+        sys::napi_call_function(env, this, f, 1, [arg].as_ptr(), &mut out)
+    };
+    if called != sys::Status::napi_ok {
+        let mut thrown = ptr::null_mut();
+        // SAFETY: as above; clears what the helper threw.
+        unsafe { sys::napi_get_and_clear_last_exception(env, &mut thrown) };
+        return Err(Error::new(Status::from(called), "a JSON helper threw"));
+    }
+    Ok(out)
+}
+
+/// `JSON.stringify(value)` with every value checked to have a JSON form; `Err` if one has
+/// none (or the value has a cycle).
+pub(crate) fn serialise(env: &Env, value: sys::napi_value) -> Result<sys::napi_value> {
+    call(env.raw(), Helper::Serialise, value)
+}
+
+/// A result handed to JavaScript as the objects `JSON.parse` makes of its serde JSON: the
+/// same objects the `#[napi(object)]` conversion builds when the serde names are the
+/// JavaScript ones (camelCase, `null` for `None`), built much faster.
+pub struct Parsed<T>(pub T);
+
+impl<T: Serialize> ToNapiValue for Parsed<T> {
+    unsafe fn to_napi_value(env: sys::napi_env, val: Self) -> Result<sys::napi_value> {
+        let text = serde_json::to_string(&val.0).map_err(|e| Error::new(Status::GenericFailure, e.to_string()))?;
+        let mut js = ptr::null_mut();
+        // SAFETY: env is the current call's; the text is valid UTF-8 of the given length.
+        status(unsafe { sys::napi_create_string_utf8(env, text.as_ptr().cast(), text.len() as isize, &mut js) }, "creating a string")?;
+        call(env, Helper::Parse, js)
+    }
+}
+
+impl<T> TypeName for Parsed<T> {
+    fn type_name() -> &'static str {
+        "Object"
+    }
+
+    fn value_type() -> ValueType {
+        ValueType::Object
+    }
+}
