@@ -2064,6 +2064,11 @@ export interface TrackerOptions {
    */
   poolSize?: number
   /**
+   * How long connecting to the server may take, in milliseconds (default 5000), unless
+   * the URL sets `connect_timeout`.
+   */
+  connectTimeoutMs?: number
+  /**
    * When a commit is safe: `'process'` (default: survives the process being killed)
    * or `'os'` (also an OS crash or power cut: the WAL is synced on every commit).
    */

@@ -13,7 +13,7 @@ use std::io::{BufReader, BufWriter, Write};
 use std::sync::Arc;
 use std::time::Duration;
 
-use journey_core::store::{Deadline, ExportStats, Forgotten, export_jsonl, import_jsonl};
+use journey_core::store::{Deadline, ExportStats, Forgotten, OpenStore, export_jsonl, import_jsonl};
 use journey_core::{Error, Tracker};
 use napi::bindgen_prelude::{AsyncTask, Unknown};
 use napi_derive::napi;
@@ -21,8 +21,6 @@ use napi_derive::napi;
 use crate::identity;
 use crate::task::Job;
 use crate::tracker::{JsTracker, at};
-
-pub(crate) use backend::Held;
 
 /// An armed waypoint deadline: the waypoint is missed if its condition has not matched
 /// by `due`.
@@ -120,7 +118,7 @@ impl From<ExportStats> for JsExportStats {
 /// to finish, drops it, then brings a SQLite file's state tables up to date and releases
 /// the file (its lock included), so it can be opened again at once, or closes the
 /// connections of a PostgreSQL store.
-pub(crate) fn release(tracker: Option<Arc<Tracker>>, held: Option<Held>) -> Result<(), Error> {
+pub(crate) fn release(tracker: Option<Arc<Tracker>>, held: Option<OpenStore>) -> Result<(), Error> {
     if let Some(mut tracker) = tracker {
         // Operations already queued hold clones; they end soon (new ones fail E_CLOSED).
         loop {
@@ -136,15 +134,7 @@ pub(crate) fn release(tracker: Option<Arc<Tracker>>, held: Option<Held>) -> Resu
             }
         }
     }
-    match held {
-        Some(Held::Sqlite(store)) => {
-            store.checkpoint()?;
-            drop(store); // the last handle: the file and its lock are released here
-        }
-        Some(Held::Postgres(store)) => drop(store), // the last handle: its pool closes here
-        None => {}
-    }
-    Ok(())
+    held.map_or(Ok(()), OpenStore::release)
 }
 
 /// Privacy, retention and moving a store's contents, over any store.

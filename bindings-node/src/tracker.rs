@@ -10,6 +10,7 @@ use std::cell::{Cell, RefCell};
 use std::sync::{Arc, Mutex, PoisonError, RwLock};
 use std::time::Duration;
 
+use journey_core::store::{OpenStore, StoreChoice};
 use journey_core::tracker::{Context, EmotionTrend, Interest, ProfileSummary, Ticker};
 use journey_core::{ActionRecord, Error, MapDocument, ProfileFilter, Tracked, Tracker, TrackerConfig};
 use napi::bindgen_prelude::{Array, AsyncTask, Function, FunctionRef, Unknown};
@@ -31,8 +32,8 @@ use crate::map::JsMapDocument;
 use crate::order::Order;
 use crate::outbox::{self, JsAction};
 use crate::profile::{self, JsConflict, JsLinkEntry};
-use crate::store::backend::{Backend, backend};
-use crate::store::{self, Held, JsOpenWaypoint};
+use crate::store::backend::backend;
+use crate::store::{self, JsOpenWaypoint};
 use crate::task::Job;
 
 /// How a tracker behaves. Every field is optional.
@@ -76,6 +77,9 @@ pub struct JsTrackerOptions {
     /// The most connections to the server this tracker opens (default 4): one per
     /// concurrent write, read or scan.
     pub pool_size: Option<f64>,
+    /// How long connecting to the server may take, in milliseconds (default 5000), unless
+    /// the URL sets `connect_timeout`.
+    pub connect_timeout_ms: Option<f64>,
     /// When a commit is safe: `'process'` (default: survives the process being killed)
     /// or `'os'` (also an OS crash or power cut: the WAL is synced on every commit).
     #[napi(ts_type = "'process' | 'os'")]
@@ -444,7 +448,7 @@ pub struct JsTracker {
     clock_hook: RefCell<Option<CleanupEnvHook<Clock>>>,
     /// The durable store, when the tracker has one: `close()` releases its file or its
     /// connections.
-    held: RefCell<Option<Held>>,
+    held: RefCell<Option<OpenStore>>,
     /// The document tracked against (analyses of the tracker's store need it).
     doc: Arc<MapDocument>,
     /// Event writes (`track`, `trackBatch`, `ingest`) apply in call order.
@@ -452,7 +456,7 @@ pub struct JsTracker {
 }
 
 /// A tracker's options, read: the store they ask for and the tracker's configuration.
-type Prepared = std::result::Result<(Backend, TrackerConfig), Error>;
+type Prepared = std::result::Result<(StoreChoice, TrackerConfig), Error>;
 
 /// Reads a tracker's options: the store they ask for and the tracker's configuration.
 fn prepare(options: Option<Unknown<'_>>) -> Prepared {
@@ -461,7 +465,7 @@ fn prepare(options: Option<Unknown<'_>>) -> Prepared {
 }
 
 /// Opens the store and a core tracker over it.
-fn open_tracker(doc: &MapDocument, backend: Backend, config: TrackerConfig) -> std::result::Result<(Tracker, Option<Held>), Error> {
+fn open_tracker(doc: &MapDocument, backend: StoreChoice, config: TrackerConfig) -> std::result::Result<(Tracker, Option<OpenStore>), Error> {
     let held = backend.open()?;
     let tracker = match &held {
         Some(h) => Tracker::with_store(doc, config, h.store())?,
@@ -477,7 +481,7 @@ pub struct OpenTracker {
 }
 
 impl Task for OpenTracker {
-    type Output = std::result::Result<(Tracker, Option<Held>, MapDocument), Failure>;
+    type Output = std::result::Result<(Tracker, Option<OpenStore>, MapDocument), Failure>;
     type JsValue = JsTracker;
 
     fn compute(&mut self) -> Result<Self::Output> {
@@ -529,7 +533,7 @@ impl JsTracker {
     pub fn new(env: &Env, doc: &JsMapDocument, #[napi(ts_arg_type = "TrackerOptions")] options: Option<Unknown<'_>>) -> Result<Self> {
         let (tracker, held) = guard(env, || {
             let (backend, config) = prepare(options)?;
-            if matches!(backend, Backend::Postgres(..)) {
+            if matches!(backend, StoreChoice::Postgres(..)) {
                 return Err(Error::parse("postgres", "opening a PostgreSQL store connects to the server: use `await Tracker.open(doc, options)`, which connects off the event loop"));
             }
             open_tracker(doc.inner(), backend, config)
@@ -557,7 +561,7 @@ impl JsTracker {
     }
 
     /// A tracker object over an open core tracker, with its listeners wired.
-    fn wrap(tracker: Tracker, held: Option<Held>, doc: MapDocument) -> Self {
+    fn wrap(tracker: Tracker, held: Option<OpenStore>, doc: MapDocument) -> Self {
         let listeners = Arc::new(Listeners::default());
         let sink = listeners.clone();
         tracker.subscribe(move |action| sink.dispatch(action));
@@ -1012,9 +1016,9 @@ pub fn backtest(
         let options = read_options::<JsTrackerOptions>("options", options)?;
         let why = "a backtest runs on a fresh in-memory tracker: leave out the store options";
         match backend(&options)? {
-            Backend::Memory => {}
-            Backend::Sqlite(..) => return Err(Error::parse("path", why)),
-            Backend::Postgres(..) => return Err(Error::parse("postgres", why)),
+            StoreChoice::Memory => {}
+            StoreChoice::Sqlite(..) => return Err(Error::parse("path", why)),
+            StoreChoice::Postgres(..) => return Err(Error::parse("postgres", why)),
         }
         let config = options.into_core();
         Ok((batch::events(env, &events)?, until, config))

@@ -221,6 +221,10 @@ test('PostgreSQL options are checked, each error naming the option', async () =>
     [{ postgres: pg, hashSecret: 'short' }, 'hashSecret'],
     [{ postgres: pg, hashKinds: ['email'] }, 'hashKinds'],
     [{ hashSecret: 'a secret of sixteen+ bytes' }, 'hashSecret'],
+    [{ connectTimeoutMs: 1000 }, 'connectTimeoutMs'],
+    [{ path: join(dir, 'y.db'), connectTimeoutMs: 1000 }, 'connectTimeoutMs'],
+    [{ postgres: pg, connectTimeoutMs: 0 }, 'connectTimeoutMs'],
+    [{ postgres: pg, connectTimeoutMs: -1 }, 'connectTimeoutMs'],
   ];
   for (const [options, field] of cases) {
     const err = await rejected(Tracker.open(shop(), options));

@@ -224,7 +224,8 @@ fn filter(filter: Option<&Bound<'_, PyAny>>, criteria: Option<&Bound<'_, PyDict>
 ///         killed; the default) or ``os`` (also an OS crash or power cut: the log is
 ///         synced on every commit).
 ///     key_secret: Store identity values only as keyed hashes (HMAC-SHA-256 with this
-///         secret, ``bytes``); lookups by raw key still work. SQLite or PostgreSQL.
+///         secret, ``bytes``, at least 16 of them); lookups by raw key still work. SQLite
+///         or PostgreSQL.
 ///     hash_kinds: Hash only these key kinds (e.g. ``["email", "phone"]``); every kind
 ///         when ``None``.
 ///     read_only: SQLite only: open the file for reading only, beside a writer.
@@ -258,13 +259,13 @@ fn filter(filter: Option<&Bound<'_, PyAny>>, criteria: Option<&Bound<'_, PyDict>
 ///         PostgreSQL server cannot be reached (the message names it), or ``schema``
 ///         holds other tables.
 ///     ParseError: The URL is malformed (``path`` ``url``), ``schema`` is not a valid
-///         name (``schema``), ``pool_size`` is 0 (``pool_size``).
+///         name (``schema``).
 ///     JourneyIOError: The file cannot be opened.
 ///     ValueError: ``durability`` is unknown; ``path`` and ``postgres`` together;
-///         ``key_secret`` / ``hash_kinds`` without a store; ``durability`` /
-///         ``read_only`` with ``postgres``; ``schema`` / ``pool_size`` /
-///         ``connect_timeout`` without it; ``connect_timeout`` not positive. The message
-///         names the option.
+///         ``key_secret`` / ``hash_kinds`` without a store; ``key_secret`` shorter than
+///         16 bytes; ``hash_kinds`` without it; ``durability`` / ``read_only`` with
+///         ``postgres``; ``schema`` / ``pool_size`` / ``connect_timeout`` without it;
+///         ``pool_size`` 0; ``connect_timeout`` not positive. The message names the option.
 ///     NotFoundError: No map has the id ``map``.
 ///     ParseError: ``identity`` or ``limits`` is malformed; ``path`` names the bad
 ///         element, e.g. ``identity.levels.email`` or ``limits.batch_size``.

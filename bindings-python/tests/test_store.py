@@ -79,20 +79,22 @@ def test_forget_and_retention(doc: jc.MapDocument, tmp_path: Path) -> None:
 
 def test_keyed_hashing(doc: jc.MapDocument, tmp_path: Path) -> None:
     db = tmp_path / "j.sqlite"
-    with jc.Tracker(doc, path=db, key_secret=b"s3cret", hash_kinds=["email"]) as t:
+    with jc.Tracker(doc, path=db, key_secret=b"a secret of sixteen+ bytes", hash_kinds=["email"]) as t:
         t.track(ev(0, ["session:a", "email:ana@example.com"], "product_view"))
         keys = t.context("email:ana@example.com")
         assert keys is not None
         assert "session:a" in keys["keys"]
         assert not any("ana@example.com" in k for k in keys["keys"])
     assert b"ana@example.com" not in db.read_bytes()
-    with pytest.raises(ValueError, match="key_secret must not be empty"):
+    with pytest.raises(ValueError, match="key_secret is 0 bytes long; use at least 16 random bytes"):
         jc.Tracker(doc, path=tmp_path / "k.sqlite", key_secret=b"")
+    with pytest.raises(ValueError, match="key_secret is 15 bytes long"):
+        jc.Tracker(doc, path=tmp_path / "k.sqlite", key_secret=b"x" * 15)
     with pytest.raises(ValueError, match="hash_kinds needs key_secret"):
         jc.Tracker(doc, path=tmp_path / "k.sqlite", hash_kinds=["email"])
     with pytest.raises(ValueError, match="key_secret needs a store"):
-        jc.Tracker(doc, key_secret=b"x")
-    with pytest.raises(ValueError, match="read_only needs a store: path"):
+        jc.Tracker(doc, key_secret=b"x" * 16)
+    with pytest.raises(ValueError, match="read_only applies only to a SQLite file: it needs path"):
         jc.Tracker(doc, read_only=True)
     with pytest.raises(ValueError, match="durability must be"):
         jc.Tracker(doc, path=tmp_path / "k.sqlite", durability="disk")  # type: ignore[arg-type]

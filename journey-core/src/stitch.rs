@@ -201,6 +201,9 @@ fn merge(tx: &mut dyn Tx, survivor: ProfileId, absorbed: ProfileId) -> Result<()
     tx.delete_profile(absorbed)
 }
 
+/// Recomputes a profile's summary from its events and identity level.
+pub(crate) type Summarise<'a> = dyn Fn(ProfileId, &[std::sync::Arc<TrackedEvent>], crate::identity::IdentityLevel) -> ProfileState + 'a;
+
 /// Removes the link between two keys of one profile and, if nothing else connects them,
 /// splits the profile: the part holding the profile's first key keeps its id, the other
 /// part becomes a new profile. Events follow their anchor key, deadlines their trigger
@@ -212,7 +215,7 @@ pub(crate) fn unlink(
     a: &IdentityKey,
     b: &IdentityKey,
     ts: Micros,
-    summarise: &dyn Fn(ProfileId, &[std::sync::Arc<TrackedEvent>], crate::identity::IdentityLevel) -> ProfileState,
+    summarise: &Summarise<'_>,
 ) -> Result<Option<ProfileId>> {
     let (Some(pa), Some(pb)) = (tx.key_profile(a)?, tx.key_profile(b)?) else {
         return Err(Error::NotFound { what: "identity key", id: if tx.key_profile(a)?.is_none() { a.to_string() } else { b.to_string() } });

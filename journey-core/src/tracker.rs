@@ -189,11 +189,15 @@ pub struct Route {
     pub priority: i64,
 }
 
+/// The payloads of a list of actions.
+type Payloads = Vec<Arc<Map<String, Value>>>;
+
 /// A waypoint compiled against the tracker's map.
 struct Armable {
     def: Waypoint,
     id: Arc<str>,
-    payloads: (Vec<Arc<Map<String, Value>>>, Vec<Arc<Map<String, Value>>>),
+    /// The payloads of its `on_reached` and `on_missed` actions, shared by every firing.
+    payloads: (Payloads, Payloads),
     shown_condition: Arc<Condition>,
     shown_trigger: Arc<Condition>,
     condition: Compiled,

@@ -127,7 +127,6 @@ fn the_ticker_advances_from_a_clock() {
 fn a_document_without_maps_is_refused() {
     let doc = MapDocument::from_json(r#"{"name": "empty", "maps": []}"#).unwrap();
     assert!(matches!(Tracker::new(&doc, TrackerConfig::default()), Err(journey_core::Error::NotFound { .. })));
-    let mut config = TrackerConfig::default();
-    config.map = Some("nope".into());
+    let config = TrackerConfig { map: Some("nope".into()), ..TrackerConfig::default() };
     assert!(matches!(Tracker::new(&shop(), config), Err(journey_core::Error::NotFound { .. })));
 }

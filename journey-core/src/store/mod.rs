@@ -12,10 +12,14 @@
 //! conformance suite (`journey-core/tests/store_conformance.rs`), written once against
 //! these traits.
 //!
+//! [`StoreOptions`] chooses and opens a store from the options a binding's user gives,
+//! with the rules (which option goes with which store) written once.
+//!
 //! Store-independent operations are written once here, over the traits: [`forget`] (the
 //! right to be forgotten), [`export_jsonl`] and [`import_jsonl`] (moving a whole store as
 //! JSON Lines).
 
+mod choice;
 mod hash;
 mod jsonl;
 mod memory;
@@ -23,6 +27,7 @@ pub mod sqlite;
 #[cfg(feature = "postgres")]
 pub mod postgres;
 
+pub use choice::{MIN_SECRET_LEN, OpenStore, StoreChoice, StoreOptions};
 pub use hash::KeyHasher;
 pub use jsonl::{ExportStats, export_jsonl, import_jsonl};
 pub use memory::MemoryStore;
