@@ -462,8 +462,7 @@ impl Tracker {
             &mut large
         };
         tx.visit_deadlines(profile, &mut |d| {
-            let same = |w: &Armable| Arc::ptr_eq(&d.waypoint, &w.id) || d.waypoint == w.id;
-            if let Some(i) = self.waypoints.iter().position(same) {
+            if let Some(i) = self.waypoint_index(&d.waypoint) {
                 armed[i] = Some((d.armed_at, d.due));
             }
         })?;
@@ -520,6 +519,12 @@ impl Tracker {
         Ok(())
     }
 
+    /// The position of a waypoint by id: by pointer first (deadlines share the tracker's
+    /// ids), by text for ids read back from a durable store.
+    fn waypoint_index(&self, id: &Arc<str>) -> Option<usize> {
+        self.waypoints.iter().position(|w| Arc::ptr_eq(&w.id, id)).or_else(|| self.waypoints.iter().position(|w| w.id == *id))
+    }
+
     fn cap_allows(&self, tx: &dyn Tx, profile: ProfileId, def: &Waypoint, ts: Micros) -> Result<bool> {
         Ok(match def.cap {
             Cap::Unlimited => true,
@@ -556,7 +561,7 @@ impl Tracker {
         self.clock.fetch_max(now, Ordering::Relaxed);
         while let Some(d) = tx.next_due(now)? {
             tx.delete_deadline(d.profile, &d.waypoint)?;
-            let Some(w) = self.waypoints.iter().find(|w| Arc::ptr_eq(&w.id, &d.waypoint) || w.id == d.waypoint) else { continue };
+            let Some(w) = self.waypoint_index(&d.waypoint).map(|i| &self.waypoints[i]) else { continue };
             if self.cap_allows(tx, d.profile, &w.def, d.due)? {
                 let why = Explanation {
                     event_seq: d.trigger_seq,

@@ -595,7 +595,15 @@ impl Tx for State {
     fn append_event(&mut self, event: TrackedEvent) -> Result<()> {
         let (id, seq) = (event.profile, event.seq);
         let r = self.record_mut(id)?;
-        State::insert_sorted(&mut r.events, Arc::new(event));
+        let event = Arc::new(event);
+        if r.state.latest == event.order() {
+            // The tracker has put the summary first: this is the profile's newest event, so it
+            // goes last without reading the previous last event (a cache miss per event).
+            debug_assert!(r.events.last().is_none_or(|last| last.order() < event.order()), "a summary's latest event is its newest");
+            r.events.push(event);
+        } else {
+            State::insert_sorted(&mut r.events, event);
+        }
         self.undo.push(Undo::Appended(id, seq));
         Ok(())
     }
