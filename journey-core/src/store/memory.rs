@@ -1,6 +1,7 @@
 //! The in-memory store.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::cmp::Reverse;
+use std::collections::{BTreeMap, BinaryHeap};
 use std::hash::BuildHasher;
 use std::sync::{Arc, RwLock};
 
@@ -37,9 +38,12 @@ struct State {
     next_profile: u64,
     keys: FxHashMap<IdentityKey, ProfileId>,
     profiles: FxHashMap<ProfileId, Record>,
-    due: BTreeSet<(Micros, ProfileId, Arc<str>)>,
-    /// The earliest due time in `due` (`Micros::MAX` when empty): spares a tree walk per event.
-    earliest: Micros,
+    /// Armed deadlines by due time, earliest first, with lazy deletion: an entry whose
+    /// deadline was re-armed or removed stays until it reaches the front, where every
+    /// write prunes it ([`State::prune_due`]); so the front, if any, is always armed.
+    due: BinaryHeap<Reverse<(Micros, ProfileId, Arc<str>)>>,
+    /// Armed deadlines (the heap's live entries), to compact the heap when stale ones pile up.
+    armed: usize,
     links: Vec<LinkEntry>,
     edges: Edges,
     conflicts: Vec<Conflict>,
@@ -59,8 +63,8 @@ impl Default for State {
             next_profile: 0,
             keys: FxHashMap::default(),
             profiles: FxHashMap::default(),
-            due: BTreeSet::new(),
-            earliest: Micros::MAX,
+            due: BinaryHeap::new(),
+            armed: 0,
             links: Vec::new(),
             edges: FxHashMap::default(),
             conflicts: Vec::new(),
@@ -216,8 +220,9 @@ impl State {
                 Undo::Record(boxed) => {
                     let (id, record) = *boxed;
                     for d in &record.deadlines {
-                        self.due.insert((d.due, id, d.waypoint.clone()));
+                        self.due.push(Reverse((d.due, id, d.waypoint.clone())));
                     }
+                    self.armed += record.deadlines.len();
                     self.profiles.insert(id, record);
                 }
                 Undo::Key(key, old, new) => {
@@ -307,12 +312,14 @@ impl State {
                 Undo::Deadline(id, waypoint, old) => {
                     if let Some(r) = self.profiles.get_mut(&id) {
                         if let Some(at) = r.deadlines.iter().position(|d| d.waypoint == waypoint) {
-                            let d = r.deadlines.remove(at);
-                            self.due.remove(&(d.due, id, d.waypoint));
+                            r.deadlines.remove(at);
+                            self.armed -= 1;
                         }
                         if let Some((at, d)) = old {
-                            self.due.insert((d.due, id, d.waypoint.clone()));
+                            // its entry may have been pruned meanwhile: a second one is harmless
+                            self.due.push(Reverse((d.due, id, d.waypoint.clone())));
                             r.deadlines.insert(at.min(r.deadlines.len()), d);
+                            self.armed += 1;
                         }
                     }
                 }
@@ -350,7 +357,27 @@ impl State {
             }
         }
         (self.seq, self.next_profile, self.pushed) = self.saved;
-        self.earliest = self.due.first().map_or(Micros::MAX, |(due, _, _)| *due);
+        self.prune_due();
+    }
+
+    /// Whether a heap entry is an armed deadline.
+    fn is_armed(&self, (due, id, waypoint): &(Micros, ProfileId, Arc<str>)) -> bool {
+        self.profiles.get(id).is_some_and(|r| r.deadlines.iter().any(|d| d.due == *due && (Arc::ptr_eq(&d.waypoint, waypoint) || d.waypoint == *waypoint)))
+    }
+
+    /// Drops the stale entries at the front of the heap (so that the front, if any, is an
+    /// armed deadline), and rebuilds the heap when stale entries outnumber armed ones.
+    fn prune_due(&mut self) {
+        while let Some(Reverse(front)) = self.due.peek() {
+            if self.is_armed(front) {
+                break;
+            }
+            self.due.pop();
+        }
+        if self.due.len() > 2 * self.armed + 1024 {
+            let entries = self.profiles.iter().flat_map(|(&id, r)| r.deadlines.iter().map(move |d| Reverse((d.due, id, d.waypoint.clone()))));
+            self.due = entries.collect();
+        }
     }
 
     fn reindex_conflicts(&mut self) {
@@ -453,14 +480,12 @@ impl Tx for State {
     }
 
     fn next_due(&self, now: Micros) -> Result<Option<Deadline>> {
-        if self.earliest >= now {
-            return Ok(None);
-        }
-        let Some((due, id, waypoint)) = self.due.first() else { return Ok(None) };
+        // The front is always armed (see `prune_due`).
+        let Some(Reverse((due, id, waypoint))) = self.due.peek() else { return Ok(None) };
         if *due >= now {
             return Ok(None);
         }
-        Ok(self.record(*id)?.deadlines.iter().find(|d| d.waypoint == *waypoint).cloned())
+        Ok(self.record(*id)?.deadlines.iter().find(|d| d.due == *due && d.waypoint == *waypoint).cloned())
     }
 
     fn fired(&self, id: ProfileId, waypoint: &str) -> Result<Option<Micros>> {
@@ -551,11 +576,9 @@ impl Tx for State {
 
     fn delete_profile(&mut self, id: ProfileId) -> Result<()> {
         if let Some(record) = self.profiles.remove(&id) {
-            for d in &record.deadlines {
-                self.due.remove(&(d.due, id, d.waypoint.clone()));
-            }
-            self.earliest = self.due.first().map_or(Micros::MAX, |(due, _, _)| *due);
+            self.armed -= record.deadlines.len();
             self.undo.push(Undo::Record(Box::new((id, record))));
+            self.prune_due();
         }
         Ok(())
     }
@@ -704,17 +727,15 @@ impl Tx for State {
     fn put_deadline(&mut self, deadline: &Deadline) -> Result<()> {
         let id = deadline.profile;
         let r = self.profiles.get_mut(&id).ok_or_else(|| missing(id))?;
-        let old = r.deadlines.iter().position(|d| d.waypoint == deadline.waypoint).map(|at| (at, r.deadlines.remove(at)));
+        let same = |d: &Deadline| Arc::ptr_eq(&d.waypoint, &deadline.waypoint) || d.waypoint == deadline.waypoint;
+        let old = r.deadlines.iter().position(same).map(|at| (at, r.deadlines.remove(at)));
         r.deadlines.push(deadline.clone());
-        if let Some((_, d)) = &old {
-            self.due.remove(&(d.due, id, d.waypoint.clone()));
+        if old.is_none() {
+            self.armed += 1;
         }
-        self.due.insert((deadline.due, id, deadline.waypoint.clone()));
-        self.earliest = match &old {
-            Some((_, d)) if d.due <= self.earliest => self.due.first().map_or(Micros::MAX, |(due, _, _)| *due),
-            _ => self.earliest.min(deadline.due),
-        };
+        self.due.push(Reverse((deadline.due, id, deadline.waypoint.clone())));
         self.undo.push(Undo::Deadline(id, deadline.waypoint.clone(), old));
+        self.prune_due();
         Ok(())
     }
 
@@ -722,11 +743,9 @@ impl Tx for State {
         let Some(r) = self.profiles.get_mut(&id) else { return Ok(()) };
         if let Some(at) = r.deadlines.iter().position(|d| &*d.waypoint == waypoint) {
             let d = r.deadlines.remove(at);
-            self.due.remove(&(d.due, id, d.waypoint.clone()));
-            if d.due <= self.earliest {
-                self.earliest = self.due.first().map_or(Micros::MAX, |(due, _, _)| *due);
-            }
+            self.armed -= 1;
             self.undo.push(Undo::Deadline(id, d.waypoint.clone(), Some((at, d))));
+            self.prune_due();
         }
         Ok(())
     }
@@ -836,5 +855,74 @@ impl Tx for State {
         self.seq = self.seq.max(next_seq);
         self.next_profile = self.next_profile.max(next_profile.saturating_sub(1));
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn deadline(profile: ProfileId, waypoint: &Arc<str>, due: Micros) -> Deadline {
+        Deadline { profile, waypoint: waypoint.clone(), armed_at: 0, due, trigger_seq: 0, trigger_event: "e".into() }
+    }
+
+    fn profile(store: &MemoryStore) -> ProfileId {
+        let mut id = None;
+        store
+            .write(&mut |tx| {
+                let p = tx.new_profile_id()?;
+                tx.put_profile(&ProfileState::new(p, crate::identity::IdentityLevel::Anonymous))?;
+                id = Some(p);
+                Ok(())
+            })
+            .unwrap();
+        id.unwrap()
+    }
+
+    fn next_due(store: &MemoryStore, now: Micros) -> Option<(ProfileId, Micros)> {
+        let mut due = None;
+        store.read(&mut |tx| Ok(due = tx.next_due(now)?.map(|d| (d.profile, d.due)))).unwrap();
+        due
+    }
+
+    /// Re-arming leaves stale entries behind in the due heap: they never come out of
+    /// `next_due`, and the heap is compacted before they pile up.
+    #[test]
+    fn rearmed_deadlines_leave_no_trace() {
+        let store = MemoryStore::new();
+        let (a, b) = (profile(&store), profile(&store));
+        let w: Arc<str> = "cart".into();
+        for due in (1..=10_000).rev() {
+            store.write(&mut |tx| tx.put_deadline(&deadline(a, &w, 100 + due))).unwrap();
+        }
+        store.write(&mut |tx| tx.put_deadline(&deadline(b, &w, 50_000))).unwrap();
+        assert!(store.state.read().unwrap().due.len() <= 2 * 2 + 1024, "compacted");
+        assert_eq!(next_due(&store, 101), None);
+        assert_eq!(next_due(&store, 102), Some((a, 101)), "only the last arming counts");
+        store.write(&mut |tx| tx.delete_deadline(a, "cart")).unwrap();
+        assert_eq!(next_due(&store, i64::MAX), Some((b, 50_000)));
+    }
+
+    /// A deadline removed in a transaction that fails is armed again, and still falls due.
+    #[test]
+    fn a_rolled_back_removal_rearms_the_deadline() {
+        let store = MemoryStore::new();
+        let a = profile(&store);
+        let w: Arc<str> = "cart".into();
+        store.write(&mut |tx| tx.put_deadline(&deadline(a, &w, 10))).unwrap();
+        let failed = store.write(&mut |tx| {
+            tx.delete_deadline(a, "cart")?;
+            tx.put_deadline(&deadline(a, &w, 20))?;
+            tx.delete_deadline(a, "cart")?;
+            Err(Error::Storage { message: "injected".into(), source: None })
+        });
+        assert!(failed.is_err());
+        assert_eq!(next_due(&store, 11), Some((a, 10)));
+        let failed_delete = store.write(&mut |tx| {
+            tx.delete_profile(a)?;
+            Err(Error::Storage { message: "injected".into(), source: None })
+        });
+        assert!(failed_delete.is_err());
+        assert_eq!(next_due(&store, 11), Some((a, 10)), "a rolled-back profile deletion keeps its deadlines");
     }
 }
