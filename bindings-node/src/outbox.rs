@@ -1,9 +1,44 @@
 //! Actions: what waypoints ask the host to do, and why.
 
+use std::sync::Arc;
+
+use journey_core::waypoint::Condition;
 use journey_core::{ActionRecord, Explanation, Outcome};
+use napi::bindgen_prelude::{ToNapiValue, TypeName, ValueType};
+use napi::sys;
 use napi_derive::napi;
 use serde::Serialize;
 use serde_json::{Map, Value};
+
+/// Data of the map an action carries (its condition, its payload), shared with the
+/// tracker: converted to a JavaScript object only when handed over (serialised straight
+/// to JSON on the JSON paths), not copied once per action on the thread pool.
+#[derive(Debug, Clone)]
+pub struct JsShared<T>(Arc<T>);
+
+impl<T: Serialize> Serialize for JsShared<T> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        self.0.serialize(s)
+    }
+}
+
+impl<T: Serialize> ToNapiValue for JsShared<T> {
+    unsafe fn to_napi_value(env: sys::napi_env, val: Self) -> napi::Result<sys::napi_value> {
+        let value = serde_json::to_value(&*val.0).map_err(|e| napi::Error::from_reason(e.to_string()))?;
+        // SAFETY: the caller's env, on the main thread.
+        unsafe { Value::to_napi_value(env, value) }
+    }
+}
+
+impl<T> TypeName for JsShared<T> {
+    fn type_name() -> &'static str {
+        "Object"
+    }
+
+    fn value_type() -> ValueType {
+        ValueType::Object
+    }
+}
 
 /// Why a waypoint fired: which event, which condition, which deadline.
 #[napi(object, js_name = "Explanation", object_from_js = false, use_nullable = true)]
@@ -18,7 +53,7 @@ pub struct JsExplanation {
     /// The condition that matched (`reached`) or the trigger that armed the deadline
     /// (`missed`), as written in the map.
     #[napi(ts_type = "Record<string, unknown>")]
-    pub condition: Value,
+    pub condition: JsShared<Condition>,
     /// For deadlines: `[armedAt, due]` in microseconds since the Unix epoch (UTC).
     #[napi(ts_type = "[number, number]")]
     pub deadline: Option<Vec<i64>>,
@@ -29,7 +64,7 @@ impl From<&Explanation> for JsExplanation {
         JsExplanation {
             event_seq: w.event_seq as i64,
             event: w.event.to_string(),
-            condition: serde_json::to_value(&*w.condition).unwrap_or(Value::Null),
+            condition: JsShared(w.condition.clone()),
             deadline: w.deadline.map(|(armed_at, due)| vec![armed_at, due]),
         }
     }
@@ -56,7 +91,7 @@ pub struct JsAction {
     pub kind: String,
     /// Data for the host, from the map.
     #[napi(ts_type = "Record<string, unknown>")]
-    pub payload: Map<String, Value>,
+    pub payload: JsShared<Map<String, Value>>,
     /// Event time of the firing, in microseconds since the Unix epoch (UTC); for a missed
     /// deadline, the deadline itself.
     pub ts: i64,
@@ -72,7 +107,7 @@ impl From<&ActionRecord> for JsAction {
             waypoint: a.waypoint.to_string(),
             outcome: outcome(a.outcome).to_string(),
             kind: a.kind.as_str().to_string(),
-            payload: (*a.payload).clone(),
+            payload: JsShared(a.payload.clone()),
             ts: a.ts,
             why: JsExplanation::from(&a.why),
         }

@@ -171,8 +171,10 @@ impl From<Tracked> for JsTracked {
 }
 
 /// What tracking a batch did, in brief (`ingest`).
+// Handed over through JSON (`json::Parsed`), like `Tracked`.
 #[napi(object, js_name = "BatchSummary", object_from_js = false, use_nullable = true)]
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct JsBatchSummary {
     /// How many events were tracked.
     pub events: u32,
@@ -652,13 +654,13 @@ impl JsTracker {
     ///
     /// Rejects like `trackBatch`.
     #[napi(catch_unwind, ts_return_type = "Promise<BatchSummary>")]
-    pub fn ingest(&self, env: &Env, #[napi(ts_arg_type = "Array<JourneyEvent>")] events: Array<'_>) -> AsyncTask<Job<JsBatchSummary>> {
+    pub fn ingest(&self, env: &Env, #[napi(ts_arg_type = "Array<JourneyEvent>")] events: Array<'_>) -> AsyncTask<Job<json::Parsed<JsBatchSummary>>> {
         let prepared = self.tracker().and_then(|t| Ok((t, batch::events(env, &events)?)));
         let turn = self.order.turn();
         Job::spawn(move || {
             turn.run(|| {
                 let (tracker, events) = prepared?;
-                Ok(JsBatchSummary::of(&tracker.track_batch(events)?))
+                Ok(json::Parsed(JsBatchSummary::of(&tracker.track_batch(events)?)))
             })
         })
     }
