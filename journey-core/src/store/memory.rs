@@ -33,6 +33,7 @@ impl MemoryStore {
     }
 }
 
+#[derive(Default)]
 struct State {
     seq: u64,
     next_profile: u64,
@@ -56,26 +57,6 @@ struct State {
     saved: (u64, u64, u64),
 }
 
-impl Default for State {
-    fn default() -> Self {
-        State {
-            seq: 0,
-            next_profile: 0,
-            keys: FxHashMap::default(),
-            profiles: FxHashMap::default(),
-            due: BinaryHeap::new(),
-            armed: 0,
-            links: Vec::new(),
-            edges: FxHashMap::default(),
-            conflicts: Vec::new(),
-            conflict_index: FxHashMap::default(),
-            outbox: Outbox::default(),
-            pushed: 0,
-            undo: Vec::new(),
-            saved: (0, 0, 0),
-        }
-    }
-}
 
 struct Record {
     state: ProfileState,
@@ -881,7 +862,12 @@ mod tests {
 
     fn next_due(store: &MemoryStore, now: Micros) -> Option<(ProfileId, Micros)> {
         let mut due = None;
-        store.read(&mut |tx| Ok(due = tx.next_due(now)?.map(|d| (d.profile, d.due)))).unwrap();
+        store
+            .read(&mut |tx| {
+                due = tx.next_due(now)?.map(|d| (d.profile, d.due));
+                Ok(())
+            })
+            .unwrap();
         due
     }
 
