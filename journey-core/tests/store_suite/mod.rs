@@ -696,11 +696,16 @@ pub fn reopen_resumes(b: &Backend) {
         populate(&t);
         t.track(ev(T0 + 7 * MIN, &["session:w"], "product_view", "web")).unwrap();
         let ctx = t.context(&key("email:a@x.com")).unwrap().unwrap();
-        (snapshot(&**t.store()), ctx, t.pending_actions(100).unwrap())
+        let refused = t.context(&key("customer:0000002")).unwrap().unwrap();
+        assert_eq!(refused.conflicts.len(), 1, "{}: the refused link is a conflict of its keys", b.name);
+        (snapshot(&**t.store()), (ctx, refused), t.pending_actions(100).unwrap())
     };
+    let (ctx, refused) = ctx;
     let t = b.tracker();
     assert_eq!(snapshot(&**t.store()), text, "{}: the reopened store differs", b.name);
     assert_eq!(t.context(&key("email:a@x.com")).unwrap().unwrap(), ctx);
+    assert_eq!(t.context(&key("customer:0000002")).unwrap().unwrap(), refused, "{}: conflicts after reopening", b.name);
+    assert_eq!(t.context(&key("device:tablet")).unwrap().unwrap().conflicts, refused.conflicts, "{}", b.name);
     assert_eq!(t.pending_actions(100).unwrap(), pending);
     let armed = t.context(&key("session:w")).unwrap().unwrap().open_waypoints;
     assert_eq!(armed.len(), 1, "{}: still armed", b.name);

@@ -52,6 +52,10 @@ pub(crate) struct Hot {
     pub outbox: FxHashMap<String, i64>,
     /// The next outbox row number.
     pub next_action: i64,
+    /// Every key (as stored) that may have an identity conflict: a superset (a conflict
+    /// deleted keeps its keys here until the state is reloaded), so that customer context
+    /// asks the file only for keys that have one.
+    pub conflict_keys: FxHashSet<String>,
     /// What changed since the last checkpoint of the state tables.
     pub dirty_profiles: FxHashSet<ProfileId>,
     pub dirty_keys: FxHashSet<IdentityKey>,
@@ -577,6 +581,14 @@ impl Hot {
                         list.push(n);
                     }
                 }
+            }
+        }
+        {
+            let mut stmt = conn.prepare("SELECT key, other FROM conflicts").map_err(q)?;
+            let mut rows = stmt.query([]).map_err(q)?;
+            while let Some(row) = rows.next().map_err(q)? {
+                hot.conflict_keys.insert(row.get(0).map_err(q)?);
+                hot.conflict_keys.insert(row.get(1).map_err(q)?);
             }
         }
         {

@@ -312,7 +312,10 @@ impl<S: Sql> View<'_, S> {
     }
 
     pub fn conflicts_of(&self, keys: &[IdentityKey]) -> Result<Vec<Conflict>> {
-        let keys: Vec<String> = keys.iter().map(|k| self.ctx.key(k).as_str().to_string()).collect();
+        let keys: Vec<String> = keys.iter().map(|k| self.ctx.key(k).as_str().to_string()).filter(|k| self.hot.conflict_keys.contains(k)).collect();
+        if keys.is_empty() {
+            return Ok(Vec::new()); // the common case: none of the keys has a conflict
+        }
         let ctx = self.ctx.clone();
         self.sql.with(move |c| {
             let q = |e| ctx.sql("reading conflicts", e);
@@ -753,6 +756,7 @@ impl Tx for WriteTx<'_> {
         if self.ctx.hasher.is_some() {
             message = message.replace(c.key.as_str(), key.as_str()).replace(c.other.as_str(), other.as_str());
         }
+        self.hot.conflict_keys.extend([key.as_str().to_string(), other.as_str().to_string()]);
         let row = Row::Conflict {
             key: key.as_str().to_string(),
             other: other.as_str().to_string(),
