@@ -6,19 +6,17 @@
 //! it: serialising throws at the first value without a JSON form (a function, a symbol, a
 //! bigint, a non-finite number, a cycle), and whatever the strict parse below refuses (a
 //! `Date` as `ts`, an unknown field, a bad key...) is read again event by event, whose
-//! errors name the index and the field. Numbers keep the reader's form: integers within
-//! ±(2^53 - 1) stay integers, larger ones become floats, as a JS number is.
+//! errors name the index and the field. Numbers keep the reader's form
+//! ([`convert::number`]). What the types cannot check (an empty name, a rating out of its
+//! scale, the size limits) the tracker checks, for every batch from any language.
 
-use journey_core::{Error, Event, Limits};
+use journey_core::{Error, Event};
 use napi::bindgen_prelude::{Array, Unknown};
 use napi::{Env, JsValue};
-use serde_json::{Number, Value};
+use serde_json::Value;
 
-use crate::convert::Js;
+use crate::convert::{self, Js, MAX_SAFE_INTEGER};
 use crate::json;
-
-/// The largest integer a JS number holds exactly, `Number.MAX_SAFE_INTEGER`.
-const MAX_SAFE_INTEGER: u64 = 9_007_199_254_740_991;
 
 /// The events of a batch, in order. Errors are `E_BAD_EVENT` with the index and field of
 /// the first bad event, as [`crate::event::from_js`] reports them.
@@ -45,7 +43,8 @@ fn fast(env: &Env, batch: &Array<'_>) -> Option<Vec<Event>> {
     let text = Js::of(&unsafe { Unknown::from_raw_unchecked(env.raw(), text) }).string().ok()?;
     let mut events: Vec<Event> = serde_json::from_str(&text).ok()?;
     for event in &mut events {
-        if event.ts.unsigned_abs() > MAX_SAFE_INTEGER || event.check_with(&Limits::unlimited()).is_err() {
+        // a time the reader refuses (beyond ±(2^53 - 1)): let it say so
+        if event.ts.unsigned_abs() as f64 > MAX_SAFE_INTEGER {
             return None;
         }
         for value in event.properties.values_mut() {
@@ -55,13 +54,13 @@ fn fast(env: &Env, batch: &Array<'_>) -> Option<Vec<Event>> {
     Some(events)
 }
 
-/// Integers beyond ±(2^53 - 1) as the floats a JS number holds (JSON text keeps all their
-/// digits; the event-by-event reader sees the number).
+/// Numbers in the form the event-by-event reader gives them: JSON text keeps every digit
+/// of an integer beyond ±(2^53 - 1), which a JS number held only as a float.
 fn as_js_number(value: &mut Value) {
     match value {
-        Value::Number(n) if !n.is_f64() && n.as_i64().is_none_or(|i| i.unsigned_abs() > MAX_SAFE_INTEGER) => {
-            if let Some(f) = n.as_f64().and_then(Number::from_f64) {
-                *n = f;
+        Value::Number(n) => {
+            if let Some(js) = n.as_f64().and_then(convert::number) {
+                *n = js;
             }
         }
         Value::Array(items) => items.iter_mut().for_each(as_js_number),

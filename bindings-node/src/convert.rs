@@ -27,7 +27,7 @@ use serde_json::{Map, Number, Value};
 const MAX_DEPTH: usize = 64;
 
 /// The largest integer a JS number holds exactly, `Number.MAX_SAFE_INTEGER`.
-const MAX_SAFE_INTEGER: f64 = 9_007_199_254_740_991.0;
+pub(crate) const MAX_SAFE_INTEGER: f64 = 9_007_199_254_740_991.0;
 
 /// Where a value could not be converted, and why.
 #[derive(Debug, Clone, PartialEq)]
@@ -279,7 +279,7 @@ pub(crate) fn json_type(value: &Value) -> &'static str {
 }
 
 /// A JS number as JSON: integral within the safe range as an integer, else a float.
-fn number(x: f64) -> Option<Number> {
+pub(crate) fn number(x: f64) -> Option<Number> {
     if x.fract() == 0.0 && x.abs() <= MAX_SAFE_INTEGER { Some(Number::from(x as i64)) } else { Number::from_f64(x) }
 }
 

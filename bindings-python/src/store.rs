@@ -36,33 +36,13 @@ pub struct StoreArgs {
     pub connect_timeout: Option<f64>,
 }
 
-/// The kind of store a tracker uses, as `Tracker.store` names it.
-pub enum Backend {
-    /// The journeys live in memory, for the tracker's lifetime.
-    Memory,
-    /// A SQLite file.
-    Sqlite(PathBuf),
-    /// A PostgreSQL server (the URL is not kept: it may hold a password).
-    Postgres,
-}
-
-impl Backend {
-    /// `"memory"`, `"sqlite"` or `"postgres"`.
-    pub fn name(&self) -> &'static str {
-        match self {
-            Backend::Memory => "memory",
-            Backend::Sqlite(_) => "sqlite",
-            Backend::Postgres => "postgres",
-        }
-    }
-
+/// The store a tracker uses, as `Tracker.store` and `Tracker.path` show it (a PostgreSQL
+/// URL is not kept: it may hold a password).
+pub struct Backend {
+    /// `"memory"`, `"sqlite"` or `"postgres"` ([`StoreChoice::kind`]).
+    pub kind: &'static str,
     /// The SQLite file, if any.
-    pub fn path(&self) -> Option<&PathBuf> {
-        match self {
-            Backend::Sqlite(path) => Some(path),
-            _ => None,
-        }
-    }
+    pub path: Option<PathBuf>,
 }
 
 /// The keyword argument of a canonical store option (the secret is `key_secret` here).
@@ -111,11 +91,11 @@ impl StoreArgs {
     /// released while the store opens (connecting, migrating, loading).
     pub fn open(self, py: Python<'_>, doc: &MapDocument, config: TrackerConfig) -> PyResult<(Tracker, Backend)> {
         let choice = self.options()?.choose(&py_name).map_err(refused)?;
-        let backend = match &choice {
-            StoreChoice::Memory => Backend::Memory,
-            StoreChoice::Sqlite(path, _) => Backend::Sqlite(path.clone()),
-            StoreChoice::Postgres(..) => Backend::Postgres,
+        let path = match &choice {
+            StoreChoice::Sqlite(path, _) => Some(path.clone()),
+            _ => None,
         };
+        let backend = Backend { kind: choice.kind(), path };
         let tracker = py
             .detach(|| match choice.open()? {
                 Some(store) => Tracker::with_store(doc, config, store.store()),

@@ -433,14 +433,14 @@ impl PyTracker {
     /// The SQLite file, or ``None`` for a tracker in memory or on PostgreSQL.
     #[getter]
     fn path(&self) -> Option<String> {
-        self.backend.path().map(|p| p.display().to_string())
+        self.backend.path.as_ref().map(|p| p.display().to_string())
     }
 
     /// Which store keeps the journeys: ``"memory"``, ``"sqlite"`` (``path``) or
     /// ``"postgres"``. The PostgreSQL URL is not kept (it may hold a password).
     #[getter]
     fn store(&self) -> &'static str {
-        self.backend.name()
+        self.backend.kind
     }
 
     /// Tracks one event.
@@ -887,9 +887,9 @@ impl PyTracker {
 
     fn __repr__(&self, py: Python<'_>) -> String {
         let closed = if self.closed()? { ", closed" } else { "" };
-        let store = match self.backend {
-            Backend::Memory => String::new(),
-            _ => format!(", store={}", repr_str(py, self.backend.name())),
+        let store = match self.backend.kind {
+            "memory" => String::new(),
+            kind => format!(", store={}", repr_str(py, kind)),
         };
         format!("Tracker(map={}{store}{closed})", repr_str(py, &self.map_id))
     }

@@ -867,8 +867,15 @@ impl Tracker {
 /// on a fresh in-memory tracker, and returns every action that would have fired
 /// (including deadlines still armed at `until`, if given). The same code path as live
 /// tracking, so the result is identical to what live tracking of the same events produces.
+/// A bad event anywhere refuses the whole log before anything is replayed
+/// ([`Error::BadEvent`] or [`Error::Limit`] with its index in `events`).
 pub fn backtest(doc: &MapDocument, config: TrackerConfig, events: Vec<Event>, until: Option<Micros>) -> Result<Vec<ActionRecord>> {
     let tracker = Tracker::new(doc, config)?;
+    // The whole log first: a bad event is named by its place in the log, not in its chunk,
+    // and nothing is replayed.
+    for (i, event) in events.iter().enumerate() {
+        event.check_with(&tracker.config().limits).map_err(|e| e.at_index(i))?;
+    }
     let mut actions = Vec::new();
     for chunk in events.chunks(tracker.config().limits.batch_size.clamp(1, 1024)) {
         for t in tracker.track_batch(chunk.to_vec())? {

@@ -264,6 +264,23 @@ fn backtest_fires_exactly_what_live_tracking_fires() {
     assert_eq!(replayed, seen);
 }
 
+/// A bad event anywhere in a long log refuses the backtest, named by its position in the
+/// whole log (the log is replayed in batches), before anything is replayed.
+#[test]
+fn a_backtest_names_a_bad_event_by_its_position_in_the_log() {
+    let mut log: Vec<Event> = (0..3000).map(|i| ev(T0 + i, &["session:long"], "product_view", "web")).collect();
+    log[2500].keys.clear();
+    match backtest(&shop(), TrackerConfig::default(), log.clone(), None) {
+        Err(journey_core::Error::BadEvent { index: Some(2500), field, .. }) => assert_eq!(field, "keys"),
+        other => panic!("{other:?}"),
+    }
+    log[2500] = ev(T0, &["session:long"], &"n".repeat(300), "web");
+    match backtest(&shop(), TrackerConfig::default(), log, None) {
+        Err(journey_core::Error::Limit { index: Some(2500), limit, .. }) => assert_eq!(limit, "event_name_len"),
+        other => panic!("{other:?}"),
+    }
+}
+
 #[test]
 fn the_tracker_is_shared_between_threads() {
     fn assert_send_sync<T: Send + Sync>() {}
