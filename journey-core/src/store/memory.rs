@@ -1,7 +1,7 @@
 //! The in-memory store.
 
 use std::cmp::Reverse;
-use std::collections::{BTreeMap, BinaryHeap};
+use std::collections::{BinaryHeap, VecDeque};
 use std::hash::BuildHasher;
 use std::sync::{Arc, RwLock};
 
@@ -55,6 +55,23 @@ struct State {
     undo: Vec<Undo>,
     /// The counters when the open transaction began.
     saved: (u64, u64, u64),
+    names: Names,
+}
+
+/// One shared copy of each waypoint name the store keeps per profile: a profile's `fired`
+/// list points into the same few strings (hot in the cache) instead of a copy each.
+#[derive(Default)]
+struct Names(hashbrown::HashSet<Arc<str>, FxBuildHasher>);
+
+impl Names {
+    fn get(&mut self, name: &str) -> Arc<str> {
+        if let Some(shared) = self.0.get(name) {
+            return shared.clone();
+        }
+        let shared: Arc<str> = Arc::from(name);
+        self.0.insert(shared.clone());
+        shared
+    }
 }
 
 
@@ -63,7 +80,8 @@ struct Record {
     keys: Vec<IdentityKey>,
     events: Vec<EventRef>,
     deadlines: Vec<Deadline>,
-    fired: Vec<(String, Micros)>,
+    /// When each waypoint last fired; the names are the store's shared copies ([`Names`]).
+    fired: Vec<(Arc<str>, Micros)>,
     persona: Option<String>,
     attributes: Map<String, Value>,
 }
@@ -74,11 +92,14 @@ impl Record {
     }
 }
 
-/// The pending actions in push order, found by id through an index of `(hash of the id,
-/// number)`, so no second copy of each id is kept.
+/// The pending actions in push order: a slot per outbox number from `base` on (acked
+/// ones leave a hole until the front is trimmed past it), found by id through an index
+/// of `(hash of the id, number)`, so no second copy of each id is kept.
 #[derive(Default)]
 struct Outbox {
-    actions: BTreeMap<u64, ActionRecord>,
+    slots: VecDeque<Option<ActionRecord>>,
+    /// The number of `slots[0]`.
+    base: u64,
     ids: HashTable<(u64, u64)>,
 }
 
@@ -87,22 +108,50 @@ fn id_hash(id: &str) -> u64 {
 }
 
 impl Outbox {
+    fn get(&self, n: u64) -> Option<&ActionRecord> {
+        self.slots.get(usize::try_from(n.checked_sub(self.base)?).ok()?)?.as_ref()
+    }
+
+    /// The pending actions with their numbers, oldest first.
+    fn iter(&self) -> impl Iterator<Item = (u64, &ActionRecord)> {
+        self.slots.iter().zip(self.base..).filter_map(|(a, n)| Some((n, a.as_ref()?)))
+    }
+
     /// The number of the pending action with this id.
     fn find(&self, id: &str) -> Option<u64> {
         let hash = id_hash(id);
-        self.ids.find(hash, |&(h, n)| h == hash && self.actions.get(&n).is_some_and(|a| a.id == id)).map(|&(_, n)| n)
+        self.ids.find(hash, |&(h, n)| h == hash && self.get(n).is_some_and(|a| a.id == id)).map(|&(_, n)| n)
     }
 
     fn insert(&mut self, n: u64, action: ActionRecord) {
         let hash = id_hash(&action.id);
-        self.actions.insert(n, action);
+        if self.slots.is_empty() {
+            self.base = n;
+        }
+        while n < self.base {
+            self.slots.push_front(None);
+            self.base -= 1;
+        }
+        let at = (n - self.base) as usize;
+        if at >= self.slots.len() {
+            self.slots.resize_with(at + 1, || None);
+        }
+        self.slots[at] = Some(action);
         self.ids.insert_unique(hash, (hash, n), |&(h, _)| h);
     }
 
     fn remove(&mut self, n: u64) -> Option<ActionRecord> {
-        let action = self.actions.remove(&n)?;
+        let at = usize::try_from(n.checked_sub(self.base)?).ok()?;
+        let action = self.slots.get_mut(at)?.take()?;
         if let Ok(entry) = self.ids.find_entry(id_hash(&action.id), |&(_, m)| m == n) {
             entry.remove();
+        }
+        while self.slots.back().is_some_and(Option::is_none) {
+            self.slots.pop_back();
+        }
+        while self.slots.front().is_some_and(Option::is_none) {
+            self.slots.pop_front();
+            self.base += 1;
         }
         Some(action)
     }
@@ -355,6 +404,23 @@ impl State {
             }
             self.due.pop();
         }
+        self.compact_due();
+    }
+
+    /// After the armed deadline `(due, id, waypoint)` was removed or replaced: prunes the
+    /// heap if that deadline's entry is the front, the only case in which the front can
+    /// have gone stale (so most writes skip reading the front's profile).
+    fn disarmed(&mut self, due: Micros, id: ProfileId, waypoint: &Arc<str>) {
+        let front = self.due.peek().is_some_and(|Reverse((d, p, w))| *d == due && *p == id && (Arc::ptr_eq(w, waypoint) || w == waypoint));
+        if front {
+            self.prune_due();
+        } else {
+            self.compact_due();
+        }
+    }
+
+    /// Rebuilds the heap when stale entries outnumber armed ones.
+    fn compact_due(&mut self) {
         if self.due.len() > 2 * self.armed + 1024 {
             let entries = self.profiles.iter().flat_map(|(&id, r)| r.deadlines.iter().map(move |d| Reverse((d.due, id, d.waypoint.clone()))));
             self.due = entries.collect();
@@ -470,11 +536,11 @@ impl Tx for State {
     }
 
     fn fired(&self, id: ProfileId, waypoint: &str) -> Result<Option<Micros>> {
-        Ok(self.profiles.get(&id).and_then(|r| r.fired.iter().find(|(w, _)| w == waypoint).map(|(_, ts)| *ts)))
+        Ok(self.profiles.get(&id).and_then(|r| r.fired.iter().find(|(w, _)| **w == *waypoint).map(|(_, ts)| *ts)))
     }
 
     fn fired_of(&self, id: ProfileId) -> Result<Vec<(String, Micros)>> {
-        Ok(self.profiles.get(&id).map(|r| r.fired.clone()).unwrap_or_default())
+        Ok(self.profiles.get(&id).map(|r| r.fired.iter().map(|(w, ts)| (w.to_string(), *ts)).collect()).unwrap_or_default())
     }
 
     fn links_of(&self, keys: &[IdentityKey]) -> Result<Vec<LinkEntry>> {
@@ -501,7 +567,7 @@ impl Tx for State {
     }
 
     fn pending_actions(&self, limit: usize) -> Result<Vec<ActionRecord>> {
-        Ok(self.outbox.actions.values().take(limit).cloned().collect())
+        Ok(self.outbox.iter().take(limit).map(|(_, a)| a.clone()).collect())
     }
 
     fn persona(&self, id: ProfileId) -> Result<Option<String>> {
@@ -715,8 +781,12 @@ impl Tx for State {
             self.armed += 1;
         }
         self.due.push(Reverse((deadline.due, id, deadline.waypoint.clone())));
+        let replaced = old.as_ref().map(|(_, d)| d.due);
         self.undo.push(Undo::Deadline(id, deadline.waypoint.clone(), old));
-        self.prune_due();
+        match replaced {
+            Some(due) => self.disarmed(due, id, &deadline.waypoint),
+            None => self.compact_due(),
+        }
         Ok(())
     }
 
@@ -725,15 +795,16 @@ impl Tx for State {
         if let Some(at) = r.deadlines.iter().position(|d| &*d.waypoint == waypoint) {
             let d = r.deadlines.remove(at);
             self.armed -= 1;
+            let (due, waypoint) = (d.due, d.waypoint.clone());
             self.undo.push(Undo::Deadline(id, d.waypoint.clone(), Some((at, d))));
-            self.prune_due();
+            self.disarmed(due, id, &waypoint);
         }
         Ok(())
     }
 
     fn set_fired(&mut self, id: ProfileId, waypoint: &str, ts: Micros) -> Result<()> {
-        let r = self.record_mut(id)?;
-        let (at, old) = match r.fired.iter().position(|(w, _)| w == waypoint) {
+        let r = self.profiles.get_mut(&id).ok_or_else(|| missing(id))?;
+        let (at, old) = match r.fired.iter().position(|(w, _)| **w == *waypoint) {
             Some(at) => {
                 let entry = &mut r.fired[at];
                 let old = entry.1;
@@ -741,7 +812,7 @@ impl Tx for State {
                 (at, Some(old))
             }
             None => {
-                r.fired.push((waypoint.to_string(), ts));
+                r.fired.push((self.names.get(waypoint), ts));
                 (r.fired.len() - 1, None)
             }
         };
@@ -771,7 +842,7 @@ impl Tx for State {
     }
 
     fn delete_actions_of(&mut self, id: ProfileId) -> Result<()> {
-        let gone: Vec<u64> = self.outbox.actions.iter().filter(|(_, a)| a.profile == id).map(|(n, _)| *n).collect();
+        let gone: Vec<u64> = self.outbox.iter().filter(|(_, a)| a.profile == id).map(|(n, _)| n).collect();
         let mut removed = Vec::with_capacity(gone.len());
         for n in gone {
             if let Some(a) = self.outbox.remove(n) {
@@ -910,5 +981,87 @@ mod tests {
         });
         assert!(failed_delete.is_err());
         assert_eq!(next_due(&store, 11), Some((a, 10)), "a rolled-back profile deletion keeps its deadlines");
+    }
+
+    /// Removing or re-arming a deadline behind the front leaves a stale entry there; the
+    /// front stays right, and the stale entry is skipped once it comes to the front.
+    #[test]
+    fn deadlines_removed_behind_the_front_are_skipped_later() {
+        let store = MemoryStore::new();
+        let (a, b, c) = (profile(&store), profile(&store), profile(&store));
+        let w: Arc<str> = "cart".into();
+        for (p, due) in [(a, 10), (b, 20), (c, 30)] {
+            store.write(&mut |tx| tx.put_deadline(&deadline(p, &w, due))).unwrap();
+        }
+        store.write(&mut |tx| tx.delete_deadline(b, "cart")).unwrap();
+        store.write(&mut |tx| tx.put_deadline(&deadline(c, &w, 40))).unwrap();
+        assert_eq!(next_due(&store, i64::MAX), Some((a, 10)));
+        store.write(&mut |tx| tx.delete_deadline(a, "cart")).unwrap();
+        assert_eq!(next_due(&store, 40), None, "b's removed and c's re-armed entries are gone");
+        assert_eq!(next_due(&store, 41), Some((c, 40)));
+    }
+
+    fn action(id: &str, profile: ProfileId) -> ActionRecord {
+        ActionRecord {
+            id: id.into(),
+            profile,
+            waypoint: "w".into(),
+            outcome: crate::outbox::Outcome::Reached,
+            kind: crate::vocabulary::ActionKind::Sms,
+            payload: Default::default(),
+            ts: 0,
+            why: crate::outbox::Explanation { event_seq: 0, event: "e".into(), condition: Arc::new(crate::waypoint::Condition::Event("e".into())), deadline: None },
+        }
+    }
+
+    fn pending(store: &MemoryStore) -> Vec<String> {
+        let mut ids = vec![];
+        store
+            .read(&mut |tx| {
+                ids = tx.pending_actions(usize::MAX)?.into_iter().map(|a| a.id).collect();
+                Ok(())
+            })
+            .unwrap();
+        ids
+    }
+
+    /// The outbox keeps push order through acks in any order and rolled-back acks, and
+    /// finds every pending action by id.
+    #[test]
+    fn the_outbox_keeps_push_order_through_acks_and_rollbacks() {
+        let store = MemoryStore::new();
+        let p = profile(&store);
+        store.write(&mut |tx| ["a", "b", "c", "a"].iter().try_for_each(|id| tx.push_action(&action(id, p)))).unwrap();
+        assert_eq!(pending(&store), ["a", "b", "c"], "a repeated id is delivered once");
+        let mut acked = vec![];
+        store
+            .write(&mut |tx| {
+                acked = vec![tx.ack("b")?, tx.ack("x")?];
+                Ok(())
+            })
+            .unwrap();
+        assert_eq!(acked, [true, false]);
+        store.write(&mut |tx| tx.ack("a").map(drop)).unwrap();
+        assert_eq!(pending(&store), ["c"]);
+        let failed = store.write(&mut |tx| {
+            tx.push_action(&action("d", p))?;
+            tx.ack("c")?;
+            Err(Error::Storage { message: "injected".into(), source: None })
+        });
+        assert!(failed.is_err());
+        assert_eq!(pending(&store), ["c"], "the failed write left nothing behind");
+        store.write(&mut |tx| tx.push_action(&action("d", p))).unwrap();
+        let failed = store.write(&mut |tx| {
+            tx.ack("c")?;
+            tx.ack("d")?;
+            Err(Error::Storage { message: "injected".into(), source: None })
+        });
+        assert!(failed.is_err());
+        assert_eq!(pending(&store), ["c", "d"]);
+        store.write(&mut |tx| tx.ack("d").map(drop)).unwrap();
+        store.write(&mut |tx| tx.ack("c").map(drop)).unwrap();
+        assert!(pending(&store).is_empty());
+        store.write(&mut |tx| tx.push_action(&action("e", p))).unwrap();
+        assert_eq!(pending(&store), ["e"]);
     }
 }
