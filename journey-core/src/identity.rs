@@ -3,6 +3,7 @@
 //! Stitching itself (linking keys into profiles, refusing links that break a limit,
 //! splitting a profile when a wrong link is removed) lives in [`crate::stitch`].
 
+use compact_str::CompactString;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
@@ -44,9 +45,8 @@ pub const MAX_KEY_LEN: usize = 1024;
 /// is any non-empty text without control characters. The whole key is at most
 /// [`MAX_KEY_LEN`] bytes (and a tracker refuses keys longer than its
 /// [`Limits::key_len`](crate::Limits::key_len)).
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
-#[serde(transparent)]
-pub struct IdentityKey(String);
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct IdentityKey(CompactString);
 
 impl IdentityKey {
     /// Parses and checks a key; the error says what is wrong with it.
@@ -68,7 +68,7 @@ impl IdentityKey {
         if value.chars().any(char::is_control) {
             return Err(format!("identity key {text:?} contains control characters"));
         }
-        Ok(IdentityKey(text.to_string()))
+        Ok(IdentityKey(CompactString::from(text)))
     }
 
     /// The whole key, `kind:value`.
@@ -90,6 +90,12 @@ impl IdentityKey {
 impl fmt::Display for IdentityKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.0)
+    }
+}
+
+impl Serialize for IdentityKey {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&self.0)
     }
 }
 

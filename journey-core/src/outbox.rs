@@ -82,7 +82,8 @@ pub struct Explanation {
 /// One action in the outbox.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ActionRecord {
-    /// Unique id (a UUID v7 string: sortable by creation).
+    /// Unique id, `{event_seq}-{waypoint}-{outcome}-{index}`: the same firing always gets
+    /// the same id, so a replayed or retried write delivers it once.
     pub id: String,
     /// The profile it concerns.
     pub profile: ProfileId,

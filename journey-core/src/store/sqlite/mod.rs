@@ -101,7 +101,7 @@ use crate::profile::EventRef;
 use crate::time::Micros;
 
 /// Transactions between two copies of the WAL into the database file.
-const WAL_CHECKPOINT_COMMITS: u32 = 64;
+const WAL_CHECKPOINT_COMMITS: u32 = 256;
 
 /// When a committed transaction is safe.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]

@@ -3,7 +3,7 @@
 //! SQLite's work and the tracker's overlap on two cores; calls that need an answer wait
 //! for everything sent before them.
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::sync::mpsc::{self, Receiver, Sender, SyncSender};
 use std::thread::JoinHandle;
 
@@ -75,7 +75,7 @@ pub(crate) struct Side {
 impl Side {
     /// Applies rows in order; events and actions (the bulk) through statements looked up
     /// once per group.
-    fn apply_all(&mut self, rows: Vec<Row>) -> Result<()> {
+    fn apply_all(&mut self, rows: &[Row]) -> Result<()> {
         let ctx = self.ctx.clone();
         let ctx = &*ctx;
         let q = |what: &'static str| move |e| ctx.sql(what, e);
@@ -99,7 +99,7 @@ impl Side {
                         let text = std::str::from_utf8(&body).expect("JSON is UTF-8");
                         stmt.execute(params![e.seq as i64, e.profile.0 as i64, e.event.ts, text]).map_err(q("appending an event"))?;
                     }
-                    Row::Action(n, a) => {
+                    &Row::Action(n, ref a) => {
                         let stmt = match &mut actions {
                             Some(s) => s,
                             None => actions.insert(
@@ -109,7 +109,7 @@ impl Side {
                             ),
                         };
                         body.clear();
-                        serde_json::to_writer(&mut body, &*a).map_err(|e| Error::storage("cannot serialise an action", e))?;
+                        serde_json::to_writer(&mut body, &**a).map_err(|e| Error::storage("cannot serialise an action", e))?;
                         let text = std::str::from_utf8(&body).expect("JSON is UTF-8");
                         stmt.execute(params![n, a.id, a.profile.0 as i64, a.ts, text]).map_err(q("putting an action in the outbox"))?;
                     }
@@ -123,7 +123,7 @@ impl Side {
         result
     }
 
-    fn apply(c: &Connection, ctx: &Ctx, body: &mut Vec<u8>, row: Row) -> Result<()> {
+    fn apply(c: &Connection, ctx: &Ctx, body: &mut Vec<u8>, row: &Row) -> Result<()> {
         let q = |what: &'static str| move |e| ctx.sql(what, e);
         match row {
             Row::Event(e) => {
@@ -136,7 +136,7 @@ impl Side {
             }
             Row::Action(n, a) => {
                 body.clear();
-                serde_json::to_writer(&mut *body, &*a).map_err(|e| Error::storage("cannot serialise an action", e))?;
+                serde_json::to_writer(&mut *body, &**a).map_err(|e| Error::storage("cannot serialise an action", e))?;
                 let body = std::str::from_utf8(body).expect("JSON is UTF-8");
                 c.prepare_cached("INSERT INTO outbox (n, id, profile, ts, body) VALUES (?1, ?2, ?3, ?4, ?5)")
                     .and_then(|mut s| s.execute(params![n, a.id, a.profile.0 as i64, a.ts, body]))
@@ -184,6 +184,10 @@ impl Side {
 /// The handle to the writer thread.
 pub(crate) struct Pipe {
     tx: Option<Sender<Cmd>>,
+    /// Rows the writer thread has applied, sent back to be dropped by the thread that made
+    /// them: freeing another thread's allocations takes the allocator's lock on that
+    /// thread's arena (glibc), and the writer and the tracker then wait on each other.
+    spent: Mutex<Receiver<Vec<Row>>>,
     thread: Option<JoinHandle<()>>,
     ctx: Arc<Ctx>,
 }
@@ -195,6 +199,7 @@ fn stopped(ctx: &Ctx) -> Error {
 impl Pipe {
     pub fn start(conn: Connection, ctx: Arc<Ctx>) -> Result<Pipe> {
         let (tx, rx): (Sender<Cmd>, Receiver<Cmd>) = mpsc::channel();
+        let (spent_tx, spent) = mpsc::channel();
         let mut side = Side { conn, ctx: ctx.clone(), failed: None, body: Vec::with_capacity(1024) };
         let thread = std::thread::Builder::new()
             .name("journey-sqlite-writer".into())
@@ -203,22 +208,32 @@ impl Pipe {
                     match cmd {
                         Cmd::Rows(rows) => {
                             if side.failed.is_none()
-                                && let Err(e) = side.apply_all(rows)
+                                && let Err(e) = side.apply_all(&rows)
                             {
                                 side.failed = Some(e);
                             }
+                            // Freed where they were allocated (see `Pipe::spent`).
+                            let _ = spent_tx.send(rows);
                         }
                         Cmd::Run(job) => job(&mut side),
                     }
                 }
             })
             .map_err(|e| Error::Storage { message: format!("{}: cannot start the SQLite writer thread", ctx.path), source: Some(Box::new(e)) })?;
-        Ok(Pipe { tx: Some(tx), thread: Some(thread), ctx })
+        Ok(Pipe { tx: Some(tx), spent: Mutex::new(spent), thread: Some(thread), ctx })
     }
 
-    /// Sends rows; a failure is reported by the next [`Pipe::call`].
-    pub fn send(&self, rows: Vec<Row>) -> Result<()> {
-        self.tx.as_ref().ok_or_else(|| stopped(&self.ctx))?.send(Cmd::Rows(rows)).map_err(|_| stopped(&self.ctx))
+    /// Sends rows; a failure is reported by the next [`Pipe::call`]. Returns an empty
+    /// buffer for the next rows: one the writer thread is done with, if any.
+    pub fn send(&self, rows: Vec<Row>) -> Result<Vec<Row>> {
+        self.tx.as_ref().ok_or_else(|| stopped(&self.ctx))?.send(Cmd::Rows(rows)).map_err(|_| stopped(&self.ctx))?;
+        let spent = self.spent.lock().unwrap_or_else(|p| p.into_inner());
+        let mut reuse = None;
+        for mut rows in spent.try_iter() {
+            rows.clear();
+            reuse.get_or_insert(rows);
+        }
+        Ok(reuse.unwrap_or_default())
     }
 
     /// Runs `f` on the writer connection after everything sent before, and waits for its

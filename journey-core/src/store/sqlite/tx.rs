@@ -66,16 +66,19 @@ impl Piped<'_> {
         let mut rows = self.rows.borrow_mut();
         rows.push(row);
         if rows.len() >= ROWS_PER_SEND {
-            let full = std::mem::replace(&mut *rows, Vec::with_capacity(ROWS_PER_SEND));
-            drop(rows);
-            self.pipe.send(full)?;
+            let full = std::mem::take(&mut *rows);
+            *rows = self.pipe.send(full)?;
         }
         Ok(())
     }
 
     pub fn flush(&self) -> Result<()> {
-        let rows = std::mem::take(&mut *self.rows.borrow_mut());
-        if rows.is_empty() { Ok(()) } else { self.pipe.send(rows) }
+        let mut rows = self.rows.borrow_mut();
+        if !rows.is_empty() {
+            let full = std::mem::take(&mut *rows);
+            *rows = self.pipe.send(full)?;
+        }
+        Ok(())
     }
 }
 
