@@ -9,6 +9,7 @@ use hashbrown::HashTable;
 use rustc_hash::{FxBuildHasher, FxHashMap};
 use serde_json::{Map, Value};
 
+use super::names::Names;
 use super::{Deadline, Store, Tx};
 use crate::error::{Error, Result};
 use crate::identity::IdentityKey;
@@ -57,23 +58,6 @@ struct State {
     saved: (u64, u64, u64),
     names: Names,
 }
-
-/// One shared copy of each waypoint name the store keeps per profile: a profile's `fired`
-/// list points into the same few strings (hot in the cache) instead of a copy each.
-#[derive(Default)]
-struct Names(hashbrown::HashSet<Arc<str>, FxBuildHasher>);
-
-impl Names {
-    fn get(&mut self, name: &str) -> Arc<str> {
-        if let Some(shared) = self.0.get(name) {
-            return shared.clone();
-        }
-        let shared: Arc<str> = Arc::from(name);
-        self.0.insert(shared.clone());
-        shared
-    }
-}
-
 
 struct Record {
     state: ProfileState,

@@ -23,6 +23,7 @@ mod choice;
 mod hash;
 mod jsonl;
 mod memory;
+mod names;
 pub mod sqlite;
 #[cfg(feature = "postgres")]
 pub mod postgres;

@@ -15,6 +15,7 @@ use crate::error::{Error, Result};
 use crate::identity::{IdentityKey, IdentityLevel};
 use crate::profile::{ProfileId, ProfileState};
 use crate::store::Deadline;
+use crate::store::names::Names;
 use crate::time::Micros;
 
 pub(crate) struct Rec {
@@ -23,7 +24,8 @@ pub(crate) struct Rec {
     /// Its events in journey order, as `(ts, seq)`; the events themselves are in SQLite.
     pub events: Vec<(Micros, u64)>,
     pub deadlines: Vec<Deadline>,
-    pub fired: Vec<(String, Micros)>,
+    /// When each waypoint last fired; names shared through [`Hot::names`].
+    pub fired: Vec<(Arc<str>, Micros)>,
     pub persona: Option<String>,
     pub attributes: Map<String, Value>,
 }
@@ -62,6 +64,7 @@ pub(crate) struct Hot {
     pub dirty_edges: FxHashSet<IdentityKey>,
     /// Set when the state could not be rebuilt after a failed transaction.
     pub broken: Option<String>,
+    pub names: Names,
 }
 
 pub(crate) fn missing(id: ProfileId) -> Error {
@@ -382,10 +385,10 @@ impl Hot {
     }
 
     pub fn set_fired(&mut self, id: ProfileId, waypoint: &str, ts: Micros) -> Result<()> {
-        let r = self.rec_mut(id)?;
-        match r.fired.iter_mut().find(|(w, _)| w == waypoint) {
+        let r = self.profiles.get_mut(&id).ok_or_else(|| missing(id))?;
+        match r.fired.iter_mut().find(|(w, _)| **w == *waypoint) {
             Some(entry) => entry.1 = entry.1.max(ts),
-            None => r.fired.push((waypoint.to_string(), ts)),
+            None => r.fired.push((self.names.get(waypoint), ts)),
         }
         self.dirty_profiles.insert(id);
         Ok(())
@@ -513,6 +516,7 @@ impl Hot {
                 let state = Dec::new(row.get_ref(0).map_err(q)?.as_blob().map_err(|e| q(e.into()))?).state()?;
                 let deadlines: Vec<Deadline> = json_column(row, 1, "deadlines")?;
                 let fired: Vec<(String, Micros)> = json_column(row, 2, "fired")?;
+                let fired = fired.into_iter().map(|(w, ts)| (hot.names.get(&w), ts)).collect();
                 let persona: Option<String> = row.get(3).map_err(q)?;
                 let attributes: Map<String, Value> = json_column(row, 4, "attributes")?;
                 let id = state.id;

@@ -52,7 +52,7 @@ impl Sql for Direct<'_> {
 }
 
 /// Rows sent to the writer thread at once: fewer wake-ups, still overlapping.
-const ROWS_PER_SEND: usize = 512;
+const ROWS_PER_SEND: usize = 64;
 
 /// The writer thread, with the rows of the open transaction not sent yet.
 pub(crate) struct Piped<'a> {
@@ -277,11 +277,11 @@ impl<S: Sql> View<'_, S> {
     }
 
     pub fn fired(&self, id: ProfileId, waypoint: &str) -> Result<Option<Micros>> {
-        Ok(self.hot.profiles.get(&id).and_then(|r| r.fired.iter().find(|(w, _)| w == waypoint).map(|(_, ts)| *ts)))
+        Ok(self.hot.profiles.get(&id).and_then(|r| r.fired.iter().find(|(w, _)| **w == *waypoint).map(|(_, ts)| *ts)))
     }
 
     pub fn fired_of(&self, id: ProfileId) -> Result<Vec<(String, Micros)>> {
-        Ok(self.hot.profiles.get(&id).map(|r| r.fired.clone()).unwrap_or_default())
+        Ok(self.hot.profiles.get(&id).map(|r| r.fired.iter().map(|(w, ts)| (w.to_string(), *ts)).collect()).unwrap_or_default())
     }
 
     pub fn links_of(&self, keys: &[IdentityKey]) -> Result<Vec<LinkEntry>> {
