@@ -30,6 +30,30 @@ fn remove(path: &Path) {
     }
 }
 
+/// CPU seconds used so far by this process's threads, by thread name; the main thread is
+/// named `main` (Linux; empty elsewhere).
+fn thread_cpu() -> Vec<(String, f64)> {
+    let Ok(tasks) = std::fs::read_dir("/proc/self/task") else { return vec![] };
+    let pid = std::process::id().to_string();
+    let mut out = vec![];
+    for task in tasks.flatten() {
+        let main = task.file_name().to_str() == Some(pid.as_str());
+        let Ok(stat) = std::fs::read_to_string(task.path().join("stat")) else { continue };
+        let (Some(open), Some(close)) = (stat.find('('), stat.rfind(')')) else { continue };
+        let fields: Vec<&str> = stat[close + 2..].split_whitespace().collect();
+        // utime and stime, fields 14 and 15 of stat(5), in clock ticks (100 a second here).
+        let ticks: f64 = fields.get(11..13).map_or(0.0, |f| f.iter().filter_map(|x| x.parse::<f64>().ok()).sum());
+        out.push((if main { "main".to_string() } else { stat[open + 1..close].to_string() }, ticks / 100.0));
+    }
+    out
+}
+
+/// CPU seconds a thread named `name` used between two [`thread_cpu`] readings.
+fn cpu_between(before: &[(String, f64)], after: &[(String, f64)], name: &str) -> f64 {
+    let sum = |v: &[(String, f64)]| v.iter().filter(|(n, _)| n.starts_with(name)).map(|(_, s)| s).sum::<f64>();
+    sum(after) - sum(before)
+}
+
 fn main() {
     // `cargo bench` passes --bench; `cargo test --all-targets` does not: a quick smoke run then.
     let full = std::env::args().any(|a| a == "--bench");
@@ -67,6 +91,7 @@ fn main() {
     let mut fired = 0;
     let mut slowest = 0f64;
     let mut actions: Vec<Vec<journey_core::ActionRecord>> = Vec::with_capacity(batches.len());
+    let cpu_before = thread_cpu();
     let start = Instant::now();
     for b in batches {
         let t = Instant::now();
@@ -77,10 +102,18 @@ fn main() {
         actions.push(batch_actions);
     }
     let secs = start.elapsed().as_secs_f64();
+    let cpu_after = thread_cpu();
     let durable = events as f64 / secs;
+    // Which side bounds the rate: the caller's thread (tracking, the hot state) or the
+    // writer thread (SQLite), busy for how much of the wall time.
+    let busy = format!(
+        "caller thread busy {:.2} s, writer thread {:.2} s, of {secs:.2} s",
+        cpu_between(&cpu_before, &cpu_after, "main"),
+        cpu_between(&cpu_before, &cpu_after, "journey-sqlite")
+    );
     let stored = tracker.count(&Default::default()).unwrap();
     if std::env::var("ONLY_TRACKER").is_ok() {
-        println!("  tracker -> SQLite {durable:.0} events/s");
+        println!("  tracker -> SQLite {durable:.0} events/s; {busy}");
         std::process::exit(0);
     }
     let before_close = file_bytes(&path);
@@ -180,7 +213,7 @@ fn main() {
 
     println!("  in-memory tracker, same batches   {memory:.0} events/s (reference)");
     println!(
-        "  tracker -> SQLite                 {durable:.0} events/s ({secs:.2} s), {fired} actions, {stored} profiles, slowest batch {:.1} ms",
+        "  tracker -> SQLite                 {durable:.0} events/s ({secs:.2} s), {fired} actions, {stored} profiles, slowest batch {:.1} ms\n    {busy}",
         slowest * 1e3
     );
     println!("  bare rusqlite insert, same rows   {bare:.0} events/s");

@@ -9,6 +9,7 @@ use hashbrown::HashTable;
 use rustc_hash::{FxBuildHasher, FxHashMap};
 use serde_json::{Map, Value};
 
+use super::by_id::ById;
 use super::names::Names;
 use super::{Deadline, Store, Tx};
 use crate::error::{Error, Result};
@@ -39,7 +40,7 @@ struct State {
     seq: u64,
     next_profile: u64,
     keys: FxHashMap<IdentityKey, ProfileId>,
-    profiles: FxHashMap<ProfileId, Record>,
+    profiles: ById<Record>,
     /// Armed deadlines by due time, earliest first, with lazy deletion: an entry whose
     /// deadline was re-armed or removed stays until it reaches the front, where every
     /// write prunes it ([`State::prune_due`]); so the front, if any, is always armed.
@@ -66,13 +67,24 @@ struct Record {
     deadlines: Vec<Deadline>,
     /// When each waypoint last fired; the names are the store's shared copies ([`Names`]).
     fired: Vec<(Arc<str>, Micros)>,
+    /// Persona and attributes, boxed: most profiles have neither, and a smaller record
+    /// spans fewer cache lines.
+    extra: Option<Box<Extra>>,
+}
+
+#[derive(Default)]
+struct Extra {
     persona: Option<String>,
     attributes: Map<String, Value>,
 }
 
 impl Record {
     fn new(state: ProfileState) -> Self {
-        Record { state, keys: vec![], events: vec![], deadlines: vec![], fired: vec![], persona: None, attributes: Map::new() }
+        Record { state, keys: vec![], events: vec![], deadlines: vec![], fired: vec![], extra: None }
+    }
+
+    fn extra(&mut self) -> &mut Extra {
+        self.extra.get_or_insert_with(Default::default)
     }
 }
 
@@ -360,12 +372,12 @@ impl State {
                 }
                 Undo::Persona(id, old) => {
                     if let Some(r) = self.profiles.get_mut(&id) {
-                        r.persona = old;
+                        r.extra().persona = old;
                     }
                 }
                 Undo::Attributes(id, old) => {
                     if let Some(r) = self.profiles.get_mut(&id) {
-                        r.attributes = old;
+                        r.extra().attributes = old;
                     }
                 }
             }
@@ -406,7 +418,7 @@ impl State {
     /// Rebuilds the heap when stale entries outnumber armed ones.
     fn compact_due(&mut self) {
         if self.due.len() > 2 * self.armed + 1024 {
-            let entries = self.profiles.iter().flat_map(|(&id, r)| r.deadlines.iter().map(move |d| Reverse((d.due, id, d.waypoint.clone()))));
+            let entries = self.profiles.iter().flat_map(|(id, r)| r.deadlines.iter().map(move |d| Reverse((d.due, id, d.waypoint.clone()))));
             self.due = entries.collect();
         }
     }
@@ -496,7 +508,7 @@ impl Tx for State {
     }
 
     fn profile_ids(&self) -> Result<Vec<ProfileId>> {
-        let mut ids: Vec<ProfileId> = self.profiles.keys().copied().collect();
+        let mut ids: Vec<ProfileId> = self.profiles.keys().collect();
         ids.sort_unstable();
         Ok(ids)
     }
@@ -555,11 +567,11 @@ impl Tx for State {
     }
 
     fn persona(&self, id: ProfileId) -> Result<Option<String>> {
-        Ok(self.profiles.get(&id).and_then(|r| r.persona.clone()))
+        Ok(self.profiles.get(&id).and_then(|r| r.extra.as_ref()?.persona.clone()))
     }
 
     fn attributes(&self, id: ProfileId) -> Result<Map<String, Value>> {
-        Ok(self.profiles.get(&id).map(|r| r.attributes.clone()).unwrap_or_default())
+        Ok(self.profiles.get(&id).and_then(|r| Some(r.extra.as_ref()?.attributes.clone())).unwrap_or_default())
     }
 
     fn scan(&self, from: Micros, to: Micros, f: &mut dyn FnMut(EventRef) -> Result<bool>) -> Result<()> {
@@ -839,21 +851,21 @@ impl Tx for State {
 
     fn set_persona(&mut self, id: ProfileId, persona: Option<&str>) -> Result<()> {
         let r = self.record_mut(id)?;
-        let old = std::mem::replace(&mut r.persona, persona.map(str::to_string));
+        let old = std::mem::replace(&mut r.extra().persona, persona.map(str::to_string));
         self.undo.push(Undo::Persona(id, old));
         Ok(())
     }
 
     fn set_attributes(&mut self, id: ProfileId, attributes: &Map<String, Value>) -> Result<()> {
         let r = self.record_mut(id)?;
-        let old = std::mem::replace(&mut r.attributes, attributes.clone());
+        let old = std::mem::replace(&mut r.extra().attributes, attributes.clone());
         self.undo.push(Undo::Attributes(id, old));
         Ok(())
     }
 
     fn delete_events_before(&mut self, before: Micros) -> Result<u64> {
         let affected: Vec<ProfileId> =
-            self.profiles.iter().filter(|(_, r)| r.events.first().is_some_and(|e| e.event.ts < before)).map(|(id, _)| *id).collect();
+            self.profiles.iter().filter(|(_, r)| r.events.first().is_some_and(|e| e.event.ts < before)).map(|(id, _)| id).collect();
         let mut deleted = 0;
         for id in affected {
             let events = self.record(id)?.events.clone();
@@ -866,7 +878,7 @@ impl Tx for State {
 
     fn strip_keys(&mut self, keys: &[IdentityKey]) -> Result<u64> {
         let affected: Vec<ProfileId> =
-            self.profiles.iter().filter(|(_, r)| r.events.iter().any(|e| e.event.keys.iter().any(|k| keys.contains(k)))).map(|(id, _)| *id).collect();
+            self.profiles.iter().filter(|(_, r)| r.events.iter().any(|e| e.event.keys.iter().any(|k| keys.contains(k)))).map(|(id, _)| id).collect();
         let mut changed = 0;
         for id in affected {
             let mut events = Vec::new();

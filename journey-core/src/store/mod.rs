@@ -23,6 +23,7 @@ mod choice;
 mod hash;
 mod jsonl;
 mod memory;
+mod by_id;
 mod names;
 pub mod sqlite;
 #[cfg(feature = "postgres")]

@@ -15,6 +15,7 @@ use crate::error::{Error, Result};
 use crate::identity::{IdentityKey, IdentityLevel};
 use crate::profile::{ProfileId, ProfileState};
 use crate::store::Deadline;
+use crate::store::by_id::ById;
 use crate::store::names::Names;
 use crate::time::Micros;
 
@@ -42,7 +43,7 @@ pub(crate) struct Hot {
     pub next_profile: u64,
     pub key_pos: u64,
     pub keys: FxHashMap<IdentityKey, ProfileId>,
-    pub profiles: FxHashMap<ProfileId, Rec>,
+    pub profiles: ById<Rec>,
     pub due: BTreeSet<(Micros, ProfileId, Arc<str>)>,
     pub earliest: Micros,
     pub edges: FxHashMap<IdentityKey, Vec<IdentityKey>>,
@@ -324,7 +325,7 @@ impl Hot {
     // ---- changes (shared by live transactions and journal replay) ----
 
     pub fn put_profile(&mut self, state: &ProfileState) {
-        self.profiles.entry(state.id).and_modify(|r| r.state = *state).or_insert_with(|| Rec::new(*state));
+        self.profiles.get_or_insert_with(state.id, || Rec::new(*state)).state = *state;
         self.dirty_profiles.insert(state.id);
     }
 

@@ -609,9 +609,9 @@ impl SqliteStore {
                 _ => {}
             }
         }
-        for (id, r) in &hot.profiles {
+        for (id, r) in hot.profiles.iter() {
             for k in &r.keys {
-                if hot.keys.get(k) != Some(id) {
+                if hot.keys.get(k) != Some(&id) {
                     report.problems.push(format!("profile {id} lists key {k} that points elsewhere"));
                 }
             }
@@ -650,8 +650,8 @@ fn diff(a: &Hot, b: &Hot) -> Vec<String> {
     if a.profiles.len() != b.profiles.len() {
         out.push(format!("{} profiles vs {}", a.profiles.len(), b.profiles.len()));
     }
-    for (id, r) in &a.profiles {
-        let Some(s) = b.profiles.get(id) else {
+    for (id, r) in a.profiles.iter() {
+        let Some(s) = b.profiles.get(&id) else {
             out.push(format!("profile {id} missing"));
             continue;
         };

@@ -251,7 +251,7 @@ impl<S: Sql> View<'_, S> {
     }
 
     pub fn profile_ids(&self) -> Result<Vec<ProfileId>> {
-        let mut ids: Vec<ProfileId> = self.hot.profiles.keys().copied().collect();
+        let mut ids: Vec<ProfileId> = self.hot.profiles.keys().collect();
         ids.sort_unstable();
         Ok(ids)
     }
