@@ -10,6 +10,7 @@ use rustc_hash::{FxBuildHasher, FxHashMap};
 use serde_json::{Map, Value};
 
 use super::by_id::ById;
+use super::extra::Extra;
 use super::names::Names;
 use super::{Deadline, Store, Tx};
 use crate::error::{Error, Result};
@@ -67,24 +68,12 @@ struct Record {
     deadlines: Vec<Deadline>,
     /// When each waypoint last fired; the names are the store's shared copies ([`Names`]).
     fired: Vec<(Arc<str>, Micros)>,
-    /// Persona and attributes, boxed: most profiles have neither, and a smaller record
-    /// spans fewer cache lines.
-    extra: Option<Box<Extra>>,
-}
-
-#[derive(Default)]
-struct Extra {
-    persona: Option<String>,
-    attributes: Map<String, Value>,
+    extra: Extra,
 }
 
 impl Record {
     fn new(state: ProfileState) -> Self {
-        Record { state, keys: vec![], events: vec![], deadlines: vec![], fired: vec![], extra: None }
-    }
-
-    fn extra(&mut self) -> &mut Extra {
-        self.extra.get_or_insert_with(Default::default)
+        Record { state, keys: vec![], events: vec![], deadlines: vec![], fired: vec![], extra: Extra::default() }
     }
 }
 
@@ -372,12 +361,12 @@ impl State {
                 }
                 Undo::Persona(id, old) => {
                     if let Some(r) = self.profiles.get_mut(&id) {
-                        r.extra().persona = old;
+                        r.extra.parts().persona = old;
                     }
                 }
                 Undo::Attributes(id, old) => {
                     if let Some(r) = self.profiles.get_mut(&id) {
-                        r.extra().attributes = old;
+                        r.extra.parts().attributes = old;
                     }
                 }
             }
@@ -567,11 +556,11 @@ impl Tx for State {
     }
 
     fn persona(&self, id: ProfileId) -> Result<Option<String>> {
-        Ok(self.profiles.get(&id).and_then(|r| r.extra.as_ref()?.persona.clone()))
+        Ok(self.profiles.get(&id).and_then(|r| r.extra.persona().cloned()))
     }
 
     fn attributes(&self, id: ProfileId) -> Result<Map<String, Value>> {
-        Ok(self.profiles.get(&id).and_then(|r| Some(r.extra.as_ref()?.attributes.clone())).unwrap_or_default())
+        Ok(self.profiles.get(&id).and_then(|r| r.extra.attributes().cloned()).unwrap_or_default())
     }
 
     fn scan(&self, from: Micros, to: Micros, f: &mut dyn FnMut(EventRef) -> Result<bool>) -> Result<()> {
@@ -851,14 +840,14 @@ impl Tx for State {
 
     fn set_persona(&mut self, id: ProfileId, persona: Option<&str>) -> Result<()> {
         let r = self.record_mut(id)?;
-        let old = std::mem::replace(&mut r.extra().persona, persona.map(str::to_string));
+        let old = std::mem::replace(&mut r.extra.parts().persona, persona.map(str::to_string));
         self.undo.push(Undo::Persona(id, old));
         Ok(())
     }
 
     fn set_attributes(&mut self, id: ProfileId, attributes: &Map<String, Value>) -> Result<()> {
         let r = self.record_mut(id)?;
-        let old = std::mem::replace(&mut r.extra().attributes, attributes.clone());
+        let old = std::mem::replace(&mut r.extra.parts().attributes, attributes.clone());
         self.undo.push(Undo::Attributes(id, old));
         Ok(())
     }

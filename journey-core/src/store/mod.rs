@@ -24,6 +24,7 @@ mod hash;
 mod jsonl;
 mod memory;
 mod by_id;
+mod extra;
 mod names;
 pub mod sqlite;
 #[cfg(feature = "postgres")]

@@ -16,6 +16,7 @@ use crate::identity::{IdentityKey, IdentityLevel};
 use crate::profile::{ProfileId, ProfileState};
 use crate::store::Deadline;
 use crate::store::by_id::ById;
+use crate::store::extra::Extra;
 use crate::store::names::Names;
 use crate::time::Micros;
 
@@ -27,13 +28,12 @@ pub(crate) struct Rec {
     pub deadlines: Vec<Deadline>,
     /// When each waypoint last fired; names shared through [`Hot::names`].
     pub fired: Vec<(Arc<str>, Micros)>,
-    pub persona: Option<String>,
-    pub attributes: Map<String, Value>,
+    pub extra: Extra,
 }
 
 impl Rec {
     fn new(state: ProfileState) -> Self {
-        Rec { state, keys: vec![], events: vec![], deadlines: vec![], fired: vec![], persona: None, attributes: Map::new() }
+        Rec { state, keys: vec![], events: vec![], deadlines: vec![], fired: vec![], extra: Extra::default() }
     }
 }
 
@@ -396,13 +396,13 @@ impl Hot {
     }
 
     pub fn set_persona(&mut self, id: ProfileId, persona: Option<&str>) -> Result<()> {
-        self.rec_mut(id)?.persona = persona.map(str::to_string);
+        self.rec_mut(id)?.extra.parts().persona = persona.map(str::to_string);
         self.dirty_profiles.insert(id);
         Ok(())
     }
 
     pub fn set_attributes(&mut self, id: ProfileId, attributes: Map<String, Value>) -> Result<()> {
-        self.rec_mut(id)?.attributes = attributes;
+        self.rec_mut(id)?.extra.parts().attributes = attributes;
         self.dirty_profiles.insert(id);
         Ok(())
     }
@@ -524,7 +524,7 @@ impl Hot {
                 for d in &deadlines {
                     hot.due.insert((d.due, id, d.waypoint.clone()));
                 }
-                hot.profiles.insert(id, Rec { state, keys: vec![], events: vec![], deadlines, fired, persona, attributes });
+                hot.profiles.insert(id, Rec { state, keys: vec![], events: vec![], deadlines, fired, extra: Extra::new(persona, attributes) });
             }
         }
         {
@@ -629,8 +629,8 @@ impl Hot {
                         last_ts: (s.events > 0).then_some(s.latest.0),
                         current_phase: s.current_phase,
                         furthest_phase: s.furthest_phase,
-                        persona: r.persona.clone(),
-                        attributes: to_json(&r.attributes),
+                        persona: r.extra.persona().cloned(),
+                        attributes: r.extra.attributes().map_or_else(|| "{}".to_string(), to_json),
                         deadlines: to_json(&r.deadlines),
                         fired: to_json(&r.fired),
                         state: blob.clone(),

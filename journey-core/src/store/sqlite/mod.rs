@@ -660,8 +660,8 @@ fn diff(a: &Hot, b: &Hot) -> Vec<String> {
             && r.events == s.events
             && r.deadlines == s.deadlines
             && r.fired == s.fired
-            && r.persona == s.persona
-            && r.attributes == s.attributes;
+            && r.extra.persona() == s.extra.persona()
+            && r.extra.attributes().filter(|a| !a.is_empty()) == s.extra.attributes().filter(|a| !a.is_empty());
         if !same {
             out.push(format!("profile {id}"));
         }

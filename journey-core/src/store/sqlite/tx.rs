@@ -355,11 +355,11 @@ impl<S: Sql> View<'_, S> {
     }
 
     pub fn persona(&self, id: ProfileId) -> Result<Option<String>> {
-        Ok(self.hot.profiles.get(&id).and_then(|r| r.persona.clone()))
+        Ok(self.hot.profiles.get(&id).and_then(|r| r.extra.persona().cloned()))
     }
 
     pub fn attributes(&self, id: ProfileId) -> Result<Map<String, Value>> {
-        Ok(self.hot.profiles.get(&id).map(|r| r.attributes.clone()).unwrap_or_default())
+        Ok(self.hot.profiles.get(&id).and_then(|r| r.extra.attributes().cloned()).unwrap_or_default())
     }
 
     pub fn scan(&self, from: Micros, to: Micros, f: &mut dyn FnMut(EventRef) -> Result<bool>) -> Result<()> {
