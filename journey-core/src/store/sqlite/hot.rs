@@ -29,11 +29,13 @@ pub(crate) struct Rec {
     /// When each waypoint last fired; names shared through [`Hot::names`].
     pub fired: Vec<(Arc<str>, Micros)>,
     pub extra: Extra,
+    /// Whether it is listed in [`Hot::dirty_profiles`].
+    pub dirty: bool,
 }
 
 impl Rec {
     fn new(state: ProfileState) -> Self {
-        Rec { state, keys: vec![], events: vec![], deadlines: vec![], fired: vec![], extra: Extra::default() }
+        Rec { state, keys: vec![], events: vec![], deadlines: vec![], fired: vec![], extra: Extra::default(), dirty: false }
     }
 }
 
@@ -60,7 +62,9 @@ pub(crate) struct Hot {
     /// asks the file only for keys that have one.
     pub conflict_keys: FxHashSet<String>,
     /// What changed since the last checkpoint of the state tables.
-    pub dirty_profiles: FxHashSet<ProfileId>,
+    /// Profiles changed since then: a live one once (its record's `dirty` flag says it is
+    /// listed, so marking it costs no lookup in a set), a deleted one perhaps more often.
+    pub dirty_profiles: Vec<ProfileId>,
     pub dirty_keys: FxHashSet<IdentityKey>,
     pub dirty_edges: FxHashSet<IdentityKey>,
     /// Set when the state could not be rebuilt after a failed transaction.
@@ -324,9 +328,21 @@ impl Hot {
 
     // ---- changes (shared by live transactions and journal replay) ----
 
+    /// Lists a profile among those changed since the last checkpoint.
+    fn touch(&mut self, id: ProfileId) {
+        match self.profiles.get_mut(&id) {
+            Some(r) if r.dirty => {}
+            Some(r) => {
+                r.dirty = true;
+                self.dirty_profiles.push(id);
+            }
+            None => self.dirty_profiles.push(id),
+        }
+    }
+
     pub fn put_profile(&mut self, state: &ProfileState) {
         self.profiles.get_or_insert_with(state.id, || Rec::new(*state)).state = *state;
-        self.dirty_profiles.insert(state.id);
+        self.touch(state.id);
     }
 
     pub fn delete_profile(&mut self, id: ProfileId) -> Option<Rec> {
@@ -335,7 +351,7 @@ impl Hot {
             self.due.remove(&(d.due, id, d.waypoint.clone()));
         }
         self.reset_earliest();
-        self.dirty_profiles.insert(id);
+        self.dirty_profiles.push(id);
         Some(rec)
     }
 
@@ -369,7 +385,7 @@ impl Hot {
         self.due.insert((deadline.due, id, deadline.waypoint.clone()));
         self.earliest = self.earliest.min(deadline.due);
         self.rec_mut(id)?.deadlines.push(deadline);
-        self.dirty_profiles.insert(id);
+        self.touch(id);
         Ok(())
     }
 
@@ -381,7 +397,7 @@ impl Hot {
         if d.due <= self.earliest {
             self.reset_earliest();
         }
-        self.dirty_profiles.insert(id);
+        self.touch(id);
         true
     }
 
@@ -391,19 +407,19 @@ impl Hot {
             Some(entry) => entry.1 = entry.1.max(ts),
             None => r.fired.push((self.names.get(waypoint), ts)),
         }
-        self.dirty_profiles.insert(id);
+        self.touch(id);
         Ok(())
     }
 
     pub fn set_persona(&mut self, id: ProfileId, persona: Option<&str>) -> Result<()> {
         self.rec_mut(id)?.extra.parts().persona = persona.map(str::to_string);
-        self.dirty_profiles.insert(id);
+        self.touch(id);
         Ok(())
     }
 
     pub fn set_attributes(&mut self, id: ProfileId, attributes: Map<String, Value>) -> Result<()> {
         self.rec_mut(id)?.extra.parts().attributes = attributes;
-        self.dirty_profiles.insert(id);
+        self.touch(id);
         Ok(())
     }
 
@@ -524,7 +540,7 @@ impl Hot {
                 for d in &deadlines {
                     hot.due.insert((d.due, id, d.waypoint.clone()));
                 }
-                hot.profiles.insert(id, Rec { state, keys: vec![], events: vec![], deadlines, fired, extra: Extra::new(persona, attributes) });
+                hot.profiles.insert(id, Rec { state, keys: vec![], events: vec![], deadlines, fired, extra: Extra::new(persona, attributes), dirty: false });
             }
         }
         {
@@ -669,8 +685,14 @@ impl Hot {
 
     /// Takes the sets of what changed since the last checkpoint, sorted.
     pub fn take_dirty(&mut self) -> Dirty {
-        let mut profiles: Vec<ProfileId> = self.dirty_profiles.drain().collect();
+        let mut profiles = std::mem::take(&mut self.dirty_profiles);
+        for id in &profiles {
+            if let Some(r) = self.profiles.get_mut(id) {
+                r.dirty = false;
+            }
+        }
         profiles.sort_unstable();
+        profiles.dedup();
         let mut keys: Vec<IdentityKey> = self.dirty_keys.drain().collect();
         keys.sort_unstable();
         let mut edges: Vec<IdentityKey> = self.dirty_edges.drain().collect();
@@ -680,7 +702,9 @@ impl Hot {
 
     /// Puts back sets taken by [`Hot::take_dirty`] (the checkpoint failed).
     pub fn restore_dirty(&mut self, dirty: Dirty) {
-        self.dirty_profiles.extend(dirty.profiles);
+        for id in dirty.profiles {
+            self.touch(id);
+        }
         self.dirty_keys.extend(dirty.keys);
         self.dirty_edges.extend(dirty.edges);
     }
