@@ -38,6 +38,10 @@ test('E_BAD_EVENT: every kind of bad field, named', async () => {
     [ev(T0, 'session:a', 'view', 'web', { properties: { f: () => 1 } }), 'properties.f', /a function has no JSON form/],
     [ev(T0, 'session:a', 'view', 'web', { properties: { x: Number.NaN } }), 'properties.x', /NaN is not a finite number/],
     [ev(T0, 'session:a', 'view', 'web', { properties: { big: 2n ** 70n } }), 'properties.big', /does not fit in 64 bits/],
+    // Nested: a batch of plain values takes JSON.stringify's fast path, so these must not.
+    [ev(T0, 'session:a', 'view', 'web', { properties: { a: { b: [1, () => 1] } } }), 'properties.a.b[1]', /a function has no JSON form/],
+    [ev(T0, 'session:a', 'view', 'web', { properties: { list: [1, Number.POSITIVE_INFINITY] } }), 'properties.list[1]', /is not a finite number/],
+    [ev(T0, 'session:a', 'view', 'web', { properties: { a: { s: Symbol('s') } } }), 'properties.a.s', /symbol/],
     [ev(1.5, 'session:a', 'view'), 'ts', /1\.5 is not an integer/],
     [ev(2 ** 60, 'session:a', 'view'), 'ts', /MAX_SAFE_INTEGER/],
     [ev('2025-01-06', 'session:a', 'view'), 'ts', /expected microseconds since the Unix epoch/],
