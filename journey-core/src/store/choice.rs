@@ -63,6 +63,8 @@ pub struct StoreOptions {
 }
 
 /// The store chosen, with its core options; [`StoreChoice::open`] opens it.
+// Made once per tracker opened: its size does not matter.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug)]
 pub enum StoreChoice {
     /// A fresh in-memory store.
