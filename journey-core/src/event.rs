@@ -203,6 +203,12 @@ pub fn check_batch_with(events: &[Event], limits: &Limits) -> Result<()> {
     if events.len() > limits.batch_size {
         return Err(Error::limit("batch_size", limits.batch_size, events.len(), "events"));
     }
+    check_each_with(events, limits)
+}
+
+/// Checks every event of a sequence of any length (a log, not a batch): the first bad one
+/// is named by its index.
+pub(crate) fn check_each_with(events: &[Event], limits: &Limits) -> Result<()> {
     for (i, event) in events.iter().enumerate() {
         event.check_with(limits).map_err(|e| e.at_index(i))?;
     }

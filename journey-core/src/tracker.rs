@@ -24,7 +24,7 @@ use serde_json::{Map, Value};
 
 use crate::condition::{Compiled, Subject};
 use crate::error::{Error, Result};
-use crate::event::{Event, check_batch_with};
+use crate::event::{Event, check_batch_with, check_each_with};
 use crate::identity::{IdentityKey, IdentityLevel, IdentityRules};
 use crate::limits::Limits;
 use crate::map::MapDocument;
@@ -872,13 +872,17 @@ impl Tracker {
 pub fn backtest(doc: &MapDocument, config: TrackerConfig, events: Vec<Event>, until: Option<Micros>) -> Result<Vec<ActionRecord>> {
     let tracker = Tracker::new(doc, config)?;
     // The whole log first: a bad event is named by its place in the log, not in its chunk,
-    // and nothing is replayed.
-    for (i, event) in events.iter().enumerate() {
-        event.check_with(&tracker.config().limits).map_err(|e| e.at_index(i))?;
-    }
+    // and nothing is replayed. The chunks are then applied without checking again.
+    check_each_with(&events, &tracker.config().limits)?;
+    let chunk = tracker.config().limits.batch_size.clamp(1, 1024);
     let mut actions = Vec::new();
-    for chunk in events.chunks(tracker.config().limits.batch_size.clamp(1, 1024)) {
-        for t in tracker.track_batch(chunk.to_vec())? {
+    let mut rest = events.into_iter();
+    loop {
+        let batch: Vec<Event> = rest.by_ref().take(chunk).collect();
+        if batch.is_empty() {
+            break;
+        }
+        for t in tracker.apply(batch)? {
             actions.extend(t.actions);
         }
     }

@@ -377,7 +377,7 @@ impl State {
 
     /// Whether a heap entry is an armed deadline.
     fn is_armed(&self, (due, id, waypoint): &(Micros, ProfileId, Arc<str>)) -> bool {
-        self.profiles.get(id).is_some_and(|r| r.deadlines.iter().any(|d| d.due == *due && (Arc::ptr_eq(&d.waypoint, waypoint) || d.waypoint == *waypoint)))
+        self.profiles.get(id).is_some_and(|r| r.deadlines.iter().any(|d| d.due == *due && same_waypoint(&d.waypoint, waypoint)))
     }
 
     /// Drops the stale entries at the front of the heap (so that the front, if any, is an
@@ -396,7 +396,7 @@ impl State {
     /// heap if that deadline's entry is the front, the only case in which the front can
     /// have gone stale (so most writes skip reading the front's profile).
     fn disarmed(&mut self, due: Micros, id: ProfileId, waypoint: &Arc<str>) {
-        let front = self.due.peek().is_some_and(|Reverse((d, p, w))| *d == due && *p == id && (Arc::ptr_eq(w, waypoint) || w == waypoint));
+        let front = self.due.peek().is_some_and(|Reverse((d, p, w))| *d == due && *p == id && same_waypoint(w, waypoint));
         if front {
             self.prune_due();
         } else {
@@ -420,6 +420,12 @@ impl State {
             }
         }
     }
+}
+
+/// Whether two waypoint ids are the same: by pointer first (the tracker shares its ids),
+/// then by text.
+fn same_waypoint(a: &Arc<str>, b: &Arc<str>) -> bool {
+    Arc::ptr_eq(a, b) || a == b
 }
 
 /// Two event lists in journey order merged into one, in journey order.
@@ -762,19 +768,17 @@ impl Tx for State {
     fn put_deadline(&mut self, deadline: &Deadline) -> Result<()> {
         let id = deadline.profile;
         let r = self.profiles.get_mut(&id).ok_or_else(|| missing(id))?;
-        let same = |d: &Deadline| Arc::ptr_eq(&d.waypoint, &deadline.waypoint) || d.waypoint == deadline.waypoint;
-        let old = r.deadlines.iter().position(same).map(|at| (at, r.deadlines.remove(at)));
+        let old = r.deadlines.iter().position(|d| same_waypoint(&d.waypoint, &deadline.waypoint)).map(|at| (at, r.deadlines.remove(at)));
         r.deadlines.push(deadline.clone());
-        if old.is_none() {
-            self.armed += 1;
-        }
         self.due.push(Reverse((deadline.due, id, deadline.waypoint.clone())));
-        let replaced = old.as_ref().map(|(_, d)| d.due);
-        self.undo.push(Undo::Deadline(id, deadline.waypoint.clone(), old));
-        match replaced {
-            Some(due) => self.disarmed(due, id, &deadline.waypoint),
-            None => self.compact_due(),
+        match &old {
+            Some((_, replaced)) => self.disarmed(replaced.due, id, &deadline.waypoint),
+            None => {
+                self.armed += 1;
+                self.compact_due();
+            }
         }
+        self.undo.push(Undo::Deadline(id, deadline.waypoint.clone(), old));
         Ok(())
     }
 
@@ -783,9 +787,8 @@ impl Tx for State {
         if let Some(at) = r.deadlines.iter().position(|d| &*d.waypoint == waypoint) {
             let d = r.deadlines.remove(at);
             self.armed -= 1;
-            let (due, waypoint) = (d.due, d.waypoint.clone());
+            self.disarmed(d.due, id, &d.waypoint);
             self.undo.push(Undo::Deadline(id, d.waypoint.clone(), Some((at, d))));
-            self.disarmed(due, id, &waypoint);
         }
         Ok(())
     }

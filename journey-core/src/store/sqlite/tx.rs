@@ -315,7 +315,8 @@ impl<S: Sql> View<'_, S> {
     }
 
     pub fn conflicts_of(&self, keys: &[IdentityKey]) -> Result<Vec<Conflict>> {
-        let keys: Vec<String> = keys.iter().map(|k| self.ctx.key(k).as_str().to_string()).filter(|k| self.hot.conflict_keys.contains(k)).collect();
+        let keys: Vec<String> =
+            keys.iter().map(|k| self.ctx.key(k)).filter(|k| self.hot.conflict_keys.contains(k.as_str())).map(|k| k.as_str().to_string()).collect();
         if keys.is_empty() {
             return Ok(Vec::new()); // the common case: none of the keys has a conflict
         }
