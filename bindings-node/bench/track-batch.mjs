@@ -13,7 +13,7 @@
 // while the thread pool tracks the previous one.
 // Compare with the same batches from Rust, in the same run:
 //   cargo bench -p journey-core --bench sqlite    (memory and SQLite, batches of 1,000)
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -62,6 +62,31 @@ for (let n = 0; n < events; n++) {
 const batches = [];
 for (let i = 0; i < events; i += batch) batches.push(log.slice(i, i + batch));
 
+// CPU seconds used so far by the event loop's thread and by all the others (the thread pool,
+// SQLite's writer, V8's helpers), from /proc (Linux; zeros elsewhere): which side bounds the rate.
+const threadCpu = () => {
+  const cpu = { main: 0, others: 0 };
+  let tasks = [];
+  try {
+    tasks = readdirSync('/proc/self/task');
+  } catch {
+    return cpu;
+  }
+  for (const task of tasks) {
+    let stat;
+    try {
+      stat = readFileSync(`/proc/self/task/${task}/stat`, 'utf8');
+    } catch {
+      continue;
+    }
+    // utime and stime, fields 14 and 15 of stat(5), in clock ticks (100 a second here).
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    const secs = (Number(fields[11]) + Number(fields[12])) / 100;
+    cpu[task === String(process.pid) ? 'main' : 'others'] += secs;
+  }
+  return cpu;
+};
+
 const dir = mkdtempSync(join(tmpdir(), 'jc-bench-'));
 console.log(`${events} events over ${profiles} keys, batches of ${batch}, ${depth} in flight, shop map with ${map.waypoints.length} waypoints`);
 for (const store of list('STORES', 'memory,sqlite')) {
@@ -69,6 +94,7 @@ for (const store of list('STORES', 'memory,sqlite')) {
     const options = store === 'sqlite' ? { path: join(dir, `${method}.db`) } : {};
     const tracker = new Tracker(doc, options);
     let fired = 0;
+    const cpuBefore = threadCpu();
     const start = process.hrtime.bigint();
     const count = (result) => {
       if (method === 'ingest') fired += result.actions.length;
@@ -81,9 +107,11 @@ for (const store of list('STORES', 'memory,sqlite')) {
     }
     while (inFlight.length > 0) count(await inFlight.shift());
     const secs = Number(process.hrtime.bigint() - start) / 1e9;
+    const cpuAfter = threadCpu();
+    const busy = `event loop busy ${(cpuAfter.main - cpuBefore.main).toFixed(2)} s, other threads ${(cpuAfter.others - cpuBefore.others).toFixed(2)} s`;
     const stored = await tracker.count();
     await tracker.close();
-    console.log(`  ${store.padEnd(6)} ${method.padEnd(10)} ${String(Math.round(events / secs)).padStart(8)} events/s (${secs.toFixed(2)} s), ${stored} profiles, ${fired} actions fired`);
+    console.log(`  ${store.padEnd(6)} ${method.padEnd(10)} ${String(Math.round(events / secs)).padStart(8)} events/s (${secs.toFixed(2)} s), ${stored} profiles, ${fired} actions fired; ${busy}`);
   }
 }
 rmSync(dir, { recursive: true, force: true });

@@ -30,6 +30,13 @@ mod tracker;
 use napi::{Env, Result};
 use napi_derive::napi;
 
+/// The addon's allocator for everything Rust allocates: mimalloc. Batches are read on the
+/// event loop and tracked on the thread pool, so memory is often freed by another thread
+/// than the one that allocated it, where glibc's malloc is slow (see the workspace
+/// `Cargo.toml`).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// The version of journey-core, e.g. `0.1.0`.
 #[napi(catch_unwind)]
 pub fn version() -> String {

@@ -21,6 +21,12 @@ mod table;
 mod time;
 mod tracker;
 
+/// The extension's allocator for everything Rust allocates: mimalloc. A SQLite tracker's
+/// rows are made on the caller's thread and written and freed on the store's writer
+/// thread, where glibc's malloc is slow (see the workspace `Cargo.toml`).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// Design, track and validate customer journeys.
 ///
 /// The compiled core of the ``journey_core`` package: import from ``journey_core``.
