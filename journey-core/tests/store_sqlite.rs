@@ -473,6 +473,28 @@ fn durability_checkpoints_and_the_state_tables() {
     assert!(m.contains("cannot be opened"), "{m}");
 }
 
+/// The copier thread copies the WAL into the file every 64 commits, beside the writer
+/// (the writer itself copies every 256): the file grows before the 256th commit.
+#[test]
+fn the_wal_is_copied_into_the_file_beside_the_writer() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("copied.db");
+    let store = Arc::new(SqliteStore::open(&path).unwrap());
+    let t = tracker_on(store.clone());
+    t.track_batch(crash_batch(0)).unwrap();
+    let before = std::fs::metadata(&path).unwrap().len();
+    for n in 1..70 {
+        t.track_batch(crash_batch(n)).unwrap();
+    }
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while std::fs::metadata(&path).unwrap().len() <= before {
+        assert!(Instant::now() < deadline, "nothing was copied from the WAL into {} after 70 commits", path.display());
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    assert!(store.check().unwrap().problems.is_empty());
+    assert_eq!(events_in(&*store), 70 * BATCH as u64);
+}
+
 #[test]
 fn changes_by_another_connection_are_picked_up() {
     let dir = tempfile::tempdir().unwrap();

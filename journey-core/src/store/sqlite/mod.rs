@@ -44,8 +44,10 @@
 //! [`Store::read`] reads the hot state under a read lock (it waits for a write in
 //! progress, as with the memory store) and events through a pool of reader connections;
 //! [`Store::scan`] streams events from a reader connection's snapshot without holding up
-//! the writer. The WAL is copied into the file by the writer thread between transactions
-//! (every 64 commits), never inside a commit.
+//! the writer. The WAL is copied into the file by a copier thread on its own connection,
+//! beside the writer (every 64 commits), and by the writer thread between transactions
+//! (every 256 commits, which lets the WAL start again from its beginning); never inside a
+//! commit.
 //!
 //! One process writes a file at a time: a second [`SqliteStore::open`] of the same file
 //! (in this or another process) is refused with a clear error; a store opened with
@@ -76,6 +78,7 @@
 //! (see [`KeyHasher`]): keys, events, links and conflicts hold `email:hmac:…`, and
 //! lookups by raw key still work. Keys read back are the hashed forms.
 
+mod copier;
 mod hot;
 mod pipe;
 mod schema;
@@ -92,6 +95,7 @@ use rusqlite::{Connection, ErrorCode, OpenFlags};
 pub use schema::CURRENT as SCHEMA_VERSION;
 
 use self::hot::Hot;
+use self::copier::Copier;
 use self::pipe::{Pipe, Row};
 use self::tx::{Direct, Piped, ReadTx, WriteTx};
 use super::{KeyHasher, Store, Tx};
@@ -100,12 +104,15 @@ use crate::identity::IdentityKey;
 use crate::profile::EventRef;
 use crate::time::Micros;
 
-/// Transactions between two copies of the WAL into the database file. Rarer copies write
-/// a page changed by many transactions once instead of many times (10-15 % faster bulk
-/// ingest than 64 in the SQLite bench), at the cost of a larger WAL (about 100 MiB with
-/// batches of 1,000 events) and a longer wait for the one batch that meets a copy in
-/// progress (about 0.35 s instead of 0.17 s).
+/// Transactions between two copies of the WAL into the database file by the writer thread,
+/// which starts the WAL again from its beginning. Rarer copies write a page changed by many
+/// transactions once instead of many times, at the cost of a larger WAL (about 100 MiB
+/// with batches of 1,000 events). The [`copier`] does most of the copying in between, so
+/// the writer's own copy is short.
 const WAL_CHECKPOINT_COMMITS: u32 = 256;
+
+/// Transactions between two copies by the [`copier`], beside the writer thread.
+const COPIER_COMMITS: u32 = 64;
 
 /// When a committed transaction is safe.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -198,6 +205,8 @@ impl Ctx {
 struct Writer {
     /// The writer thread, owner of the writer connection.
     pipe: Pipe,
+    /// Copies the WAL into the file beside the writer thread (`None` when read-only).
+    copier: Option<Copier>,
     /// Commits since the WAL was last copied into the file.
     commits: u32,
     /// The journal entry of the open transaction (reused).
@@ -365,11 +374,13 @@ impl SqliteStore {
             // between transactions, while the caller goes on (see `Store::write`).
             conn.execute_batch("PRAGMA wal_autocheckpoint = 0").map_err(q("configuring checkpoints"))?;
         }
+        let copier = if options.read_only { None } else { Some(Self::copier(path, &options, &ctx)?) };
         let ctx = Arc::new(ctx);
         let pipe = Pipe::start(conn, ctx.clone())?;
         let store = SqliteStore {
             writer: Mutex::new(Writer {
                 pipe,
+                copier,
                 commits: 0,
                 enc: hot::EncState::default(),
                 ops: Vec::with_capacity(1 << 16),
@@ -416,6 +427,15 @@ impl SqliteStore {
             });
         }
         Ok(conn)
+    }
+
+    /// Starts the [`copier`] on a connection of its own.
+    fn copier(path: &Path, options: &SqliteOptions, ctx: &Ctx) -> Result<Copier> {
+        let conn = Self::connect(path, options, ctx, true)?;
+        // It reads WAL frames and writes pages: no use for a large page cache.
+        conn.execute_batch("PRAGMA cache_size = -1024").map_err(|e| ctx.sql("configuring the WAL copier", e))?;
+        Copier::start(conn)
+            .map_err(|e| Error::Storage { message: format!("{}: cannot start the SQLite WAL copier thread", ctx.path), source: Some(Box::new(e)) })
     }
 
     fn migrate(conn: &Connection, ctx: &Ctx, target: i64) -> Result<()> {
@@ -763,12 +783,17 @@ impl Store for SqliteStore {
         drop(hot);
         w.commits += 1;
         if w.commits >= WAL_CHECKPOINT_COMMITS {
-            // Copy the WAL into the file on the writer thread, between transactions (so the
-            // WAL is reused from its start), without making the caller wait.
+            // Copy the rest of the WAL into the file on the writer thread, between
+            // transactions (so the WAL is reused from its start), without making the caller
+            // wait.
             w.commits = 0;
             let _ = w.pipe.post(|c| {
                 let _ = c.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()));
             });
+        } else if w.commits % COPIER_COMMITS == 0
+            && let Some(copier) = &w.copier
+        {
+            copier.ask();
         }
         w.journal_bytes += journal;
         if w.journal_bytes >= self.options.checkpoint_bytes {
@@ -809,7 +834,9 @@ impl Drop for SqliteStore {
     fn drop(&mut self) {
         if !self.options.read_only {
             let _ = self.checkpoint();
-            let w = self.writer();
+            let mut w = self.writer();
+            // Ends a copy in progress first, so that the last one copies everything.
+            w.copier.take();
             // Leaves a small WAL behind: the next open reads less.
             let _ = w.pipe.call(|c| {
                 let _ = c.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()));
