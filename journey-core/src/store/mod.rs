@@ -21,7 +21,7 @@
 
 mod choice;
 mod hash;
-mod jsonl;
+pub mod jsonl;
 mod memory;
 mod by_id;
 mod extra;
