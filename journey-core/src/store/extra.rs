@@ -8,9 +8,9 @@ use serde_json::{Map, Value};
 pub(crate) struct Extra(Option<Box<Parts>>);
 
 #[derive(Debug, Default, Clone, PartialEq)]
-pub(crate) struct Parts {
-    pub persona: Option<String>,
-    pub attributes: Map<String, Value>,
+struct Parts {
+    persona: Option<String>,
+    attributes: Map<String, Value>,
 }
 
 impl Extra {
@@ -27,8 +27,47 @@ impl Extra {
         self.0.as_ref().map(|p| &p.attributes)
     }
 
-    /// The parts, made empty on first write.
-    pub fn parts(&mut self) -> &mut Parts {
+    /// Sets the persona, returning the one it replaced.
+    pub fn set_persona(&mut self, persona: Option<String>) -> Option<String> {
+        let old = std::mem::replace(&mut self.parts().persona, persona);
+        self.unbox_if_empty();
+        old
+    }
+
+    /// Sets the attributes, returning the ones they replaced.
+    pub fn set_attributes(&mut self, attributes: Map<String, Value>) -> Map<String, Value> {
+        let old = std::mem::replace(&mut self.parts().attributes, attributes);
+        self.unbox_if_empty();
+        old
+    }
+
+    fn parts(&mut self) -> &mut Parts {
         self.0.get_or_insert_with(Default::default)
+    }
+
+    /// Back to no box once both parts are empty again (a persona cleared, a set undone).
+    fn unbox_if_empty(&mut self) {
+        if self.0.as_ref().is_some_and(|p| p.persona.is_none() && p.attributes.is_empty()) {
+            self.0 = None;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn setting_and_clearing_leaves_no_box() {
+        let mut extra = Extra::default();
+        assert_eq!(extra.set_persona(Some("browser".into())), None);
+        assert_eq!(extra.persona().map(String::as_str), Some("browser"));
+        let attributes: Map<String, Value> = [("tier".to_string(), Value::from("gold"))].into_iter().collect();
+        assert!(extra.set_attributes(attributes.clone()).is_empty());
+        assert_eq!(extra.set_persona(None).as_deref(), Some("browser"));
+        assert_eq!(extra.attributes(), Some(&attributes));
+        assert_eq!(extra.set_attributes(Map::new()), attributes);
+        assert_eq!(extra, Extra::default(), "both parts empty: unboxed");
+        assert_eq!(Extra::new(None, Map::new()), Extra::default());
     }
 }

@@ -361,12 +361,12 @@ impl State {
                 }
                 Undo::Persona(id, old) => {
                     if let Some(r) = self.profiles.get_mut(&id) {
-                        r.extra.parts().persona = old;
+                        r.extra.set_persona(old);
                     }
                 }
                 Undo::Attributes(id, old) => {
                     if let Some(r) = self.profiles.get_mut(&id) {
-                        r.extra.parts().attributes = old;
+                        r.extra.set_attributes(old);
                     }
                 }
             }
@@ -846,14 +846,14 @@ impl Tx for State {
 
     fn set_persona(&mut self, id: ProfileId, persona: Option<&str>) -> Result<()> {
         let r = self.record_mut(id)?;
-        let old = std::mem::replace(&mut r.extra.parts().persona, persona.map(str::to_string));
+        let old = r.extra.set_persona(persona.map(str::to_string));
         self.undo.push(Undo::Persona(id, old));
         Ok(())
     }
 
     fn set_attributes(&mut self, id: ProfileId, attributes: &Map<String, Value>) -> Result<()> {
         let r = self.record_mut(id)?;
-        let old = std::mem::replace(&mut r.extra.parts().attributes, attributes.clone());
+        let old = r.extra.set_attributes(attributes.clone());
         self.undo.push(Undo::Attributes(id, old));
         Ok(())
     }

@@ -25,7 +25,7 @@ impl Copier {
     pub fn start(conn: Connection) -> std::io::Result<Copier> {
         // One request waits at most: asking again while one waits changes nothing.
         let (asks, asked): (SyncSender<()>, Receiver<()>) = mpsc::sync_channel(1);
-        let thread = std::thread::Builder::new().name("journey-sqlite-copier".into()).spawn(move || {
+        let thread = std::thread::Builder::new().name("journey-walcopy".into()).spawn(move || {
             for () in asked {
                 // A failed or busy copy is retried at the next request; a real I/O error
                 // also fails the writer's next commit, which reports it.

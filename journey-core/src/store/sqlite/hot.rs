@@ -412,13 +412,13 @@ impl Hot {
     }
 
     pub fn set_persona(&mut self, id: ProfileId, persona: Option<&str>) -> Result<()> {
-        self.rec_mut(id)?.extra.parts().persona = persona.map(str::to_string);
+        self.rec_mut(id)?.extra.set_persona(persona.map(str::to_string));
         self.touch(id);
         Ok(())
     }
 
     pub fn set_attributes(&mut self, id: ProfileId, attributes: Map<String, Value>) -> Result<()> {
-        self.rec_mut(id)?.extra.parts().attributes = attributes;
+        self.rec_mut(id)?.extra.set_attributes(attributes);
         self.touch(id);
         Ok(())
     }
