@@ -676,33 +676,47 @@ impl Tracker {
     }
 
     fn phases_reached(&self, state: &ProfileState) -> Vec<Arc<str>> {
-        (0..self.resolver.map().phases.len() as u32).filter(|&p| state.reached(p)).map(|p| self.resolver.phase_id(p).clone()).collect()
+        let mut reached = Vec::with_capacity(state.phases.count_ones() as usize);
+        reached.extend((0..self.resolver.map().phases.len() as u32).filter(|&p| state.reached(p)).map(|p| self.resolver.phase_id(p).clone()));
+        reached
     }
 
     /// Touchpoints and interest-property values of the recent events, most recently seen
     /// first (ties: in the order the latest event lists them). A short list, so a linear
     /// search over touchpoint indexes beats a map, and walking newest-first needs no sort.
+    /// Both lists are sized up front: `context` runs on every call or page view.
     fn interests(&self, recent: &[EventRef]) -> Vec<Interest> {
-        let mut list: Vec<(Option<u32>, Interest)> = Vec::new();
+        let mut list: Vec<Interest> = Vec::with_capacity(recent.len());
+        // The touchpoint of each interest in `list` (`None`: a property value), beside it.
+        let mut touchpoints: Vec<Option<u32>> = Vec::with_capacity(recent.len());
         for e in recent.iter().rev() {
             let ts = e.event.ts;
             if let Some(t) = self.resolver.resolve(&e.event.name).touchpoint {
-                match list.iter_mut().find(|(k, _)| *k == Some(t)) {
-                    Some((_, i)) => i.count += 1,
-                    None => list.push((Some(t), Interest { what: self.resolver.touchpoint_id(t).clone(), count: 1, last_ts: ts })),
+                match touchpoints.iter().position(|k| *k == Some(t)) {
+                    Some(at) => list[at].count += 1,
+                    None => {
+                        touchpoints.push(Some(t));
+                        list.push(Interest { what: self.resolver.touchpoint_id(t).clone(), count: 1, last_ts: ts });
+                    }
                 }
+            }
+            if e.event.properties.is_empty() {
+                continue;
             }
             for name in &self.config.interest_properties {
                 if let Some(Value::String(v)) = e.event.properties.get(name) {
                     let same = |i: &Interest| i.what.len() == name.len() + 1 + v.len() && i.what.starts_with(name.as_str()) && i.what.as_bytes()[name.len()] == b'=' && i.what.ends_with(v.as_str());
-                    match list.iter_mut().find(|(k, i)| k.is_none() && same(i)) {
-                        Some((_, i)) => i.count += 1,
-                        None => list.push((None, Interest { what: Arc::from(format!("{name}={v}")), count: 1, last_ts: ts })),
+                    match touchpoints.iter().zip(&list).position(|(k, i)| k.is_none() && same(i)) {
+                        Some(at) => list[at].count += 1,
+                        None => {
+                            touchpoints.push(None);
+                            list.push(Interest { what: Arc::from(format!("{name}={v}")), count: 1, last_ts: ts });
+                        }
                     }
                 }
             }
         }
-        list.into_iter().map(|(_, i)| i).collect()
+        list
     }
 
     /// Routes a customer's next interaction: the first routing rule of the map that matches

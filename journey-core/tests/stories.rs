@@ -97,6 +97,35 @@ fn contextual_ivr() {
     assert_eq!(ctx.keys.len(), 3);
 }
 
+/// The IVR's "recent interests", exactly: touchpoints and interest-property values of the
+/// recent events, most recently seen first, ties in the order the latest event lists them
+/// (its touchpoint, then `topic`, `product`, `category`); only string values count, and an
+/// off-map event adds its properties but no touchpoint.
+#[test]
+fn recent_interests_newest_first_with_counts() {
+    let t = tracker();
+    let s = &["session:i1"];
+    t.track(ev(T0, s, "product_view", "web").with_property("product", "p1").with_property("category", "shoes")).unwrap();
+    t.track(ev(T0 + MIN, s, "add_to_cart", "web").with_property("product", "p1")).unwrap();
+    t.track(ev(T0 + 2 * MIN, s, "blog_read", "web").with_property("topic", "running").with_property("product", 7)).unwrap();
+    t.track(ev(T0 + 3 * MIN, s, "product_view", "web").with_property("category", "shoes").with_property("topic", "running")).unwrap();
+    t.track(ev(T0 + 4 * MIN, s, "not_on_the_map", "web").with_property("product", "p2")).unwrap();
+    let ctx = t.context(&key("session:i1")).unwrap().unwrap();
+    let got: Vec<(&str, u32, i64)> = ctx.interests.iter().map(|i| (&*i.what, i.count, (i.last_ts - T0) / MIN)).collect();
+    assert_eq!(
+        got,
+        [
+            ("product=p2", 1, 4),
+            ("product_page", 2, 3),
+            ("topic=running", 2, 3),
+            ("category=shoes", 2, 3),
+            ("content", 1, 2),
+            ("cart", 1, 1),
+            ("product=p1", 2, 1),
+        ]
+    );
+}
+
 #[test]
 fn social_detractor_joins_the_profile() {
     let t = tracker();

@@ -14,6 +14,9 @@ use crate::error::{Error, Result};
 use crate::outbox::ActionRecord;
 use crate::profile::TrackedEvent;
 
+/// Rows sent to the writer thread at once: fewer wake-ups, still overlapping.
+pub(crate) const ROWS_PER_SEND: usize = 64;
+
 /// One write, executed in order on the writer thread.
 pub(crate) enum Row {
     /// An event, serialised on the writer thread.
@@ -224,7 +227,8 @@ impl Pipe {
     }
 
     /// Sends rows; a failure is reported by the next [`Pipe::call`]. Returns an empty
-    /// buffer for the next rows: one the writer thread is done with, if any.
+    /// buffer for the next rows: one the writer thread is done with, if any, else a new one
+    /// sized for a whole send (not grown row by row).
     pub fn send(&self, rows: Vec<Row>) -> Result<Vec<Row>> {
         self.tx.as_ref().ok_or_else(|| stopped(&self.ctx))?.send(Cmd::Rows(rows)).map_err(|_| stopped(&self.ctx))?;
         let spent = self.spent.lock().unwrap_or_else(|p| p.into_inner());
@@ -233,7 +237,7 @@ impl Pipe {
             rows.clear();
             reuse.get_or_insert(rows);
         }
-        Ok(reuse.unwrap_or_default())
+        Ok(reuse.unwrap_or_else(|| Vec::with_capacity(ROWS_PER_SEND)))
     }
 
     /// Runs `f` on the writer connection after everything sent before, and waits for its

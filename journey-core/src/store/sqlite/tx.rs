@@ -9,7 +9,7 @@ use serde_json::{Map, Value};
 
 use super::Ctx;
 use super::hot::{Enc, EncState, Hot, damaged, to_json};
-use super::pipe::{Pipe, Row};
+use super::pipe::{Pipe, ROWS_PER_SEND, Row};
 use crate::error::{Error, Result};
 use crate::event::Event;
 use crate::identity::IdentityKey;
@@ -50,9 +50,6 @@ impl Sql for Direct<'_> {
         Ok(())
     }
 }
-
-/// Rows sent to the writer thread at once: fewer wake-ups, still overlapping.
-const ROWS_PER_SEND: usize = 64;
 
 /// The writer thread, with the rows of the open transaction not sent yet.
 pub(crate) struct Piped<'a> {
