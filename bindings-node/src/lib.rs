@@ -81,6 +81,17 @@ pub fn storage_error_for_testing(env: &Env) -> Result<()> {
     })
 }
 
+/// Drops a PostgreSQL schema with every table in it, on the thread pool, so that each
+/// test leaves the server as it found it. Not part of the API.
+#[napi(js_name = "__dropPostgresSchemaForTesting", skip_typescript, catch_unwind)]
+pub fn drop_postgres_schema_for_testing(url: String, schema: String) -> napi::bindgen_prelude::AsyncTask<task::Job<()>> {
+    task::Job::spawn(move || {
+        use journey_core::store::{PostgresOptions, PostgresStore};
+        let options = PostgresOptions { schema, pool_size: 1, ..PostgresOptions::default() };
+        PostgresStore::open(&url, options)?.drop_schema()
+    })
+}
+
 #[cfg(test)]
 mod tests {
     /// Every exported function and method carries `catch_unwind`, so a panic anywhere in

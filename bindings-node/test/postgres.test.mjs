@@ -5,16 +5,16 @@
 // The server is JOURNEY_CORE_PG_URL (`scripts/postgres.sh start` prints one; tests/run and
 // bindings-node/scripts/test.sh start one). Without it the server tests fail, unless
 // JOURNEY_CORE_SKIP_POSTGRES=1 (then they are skipped, visibly). Each test works in its
-// own fresh schema (`jc_node_<random hex>`).
+// own fresh schema (`jc_node_<random hex>`), dropped with its tables once the file's tests are done.
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { test } from 'node:test';
+import { after, test } from 'node:test';
 
-import { Analysis, Tracker, backtest } from 'journey-core';
+import journey, { Analysis, Tracker, backtest } from 'journey-core';
 
 import { MIN, T0, ev, rejected, shop, thrown } from './helpers.mjs';
 
@@ -31,8 +31,17 @@ function pgTest(name, fn) {
   return test(name, () => assert.fail(HOW));
 }
 
+/** Every schema the tests made, dropped at the end so the server is left as it was found. */
+const made = [];
 /** A fresh schema name, so that runs never collide. */
-const fresh = () => `jc_node_${randomBytes(6).toString('hex')}`;
+const fresh = () => {
+  const schema = `jc_node_${randomBytes(6).toString('hex')}`;
+  made.push(schema);
+  return schema;
+};
+after(async () => {
+  if (URL) for (const schema of made) await journey.__dropPostgresSchemaForTesting(URL, schema);
+});
 /** Opens a tracker of the shop map on the server, in `schema`. */
 const open = (schema, extra = {}) => Tracker.open(shop(), { postgres: URL, schema, ...extra });
 
