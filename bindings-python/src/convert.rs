@@ -1,8 +1,10 @@
 //! Conversions between JSON values (what the core serialises its types to) and plain
 //! Python objects: `None`, `bool`, `int`, `float`, `str`, `list` and `dict`.
 
+use std::fmt;
+
 use journey_core::Error;
-use pyo3::exceptions::{PyRuntimeError, PyTypeError, PyValueError};
+use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyBool, PyDict, PyFloat, PyInt, PyList, PyString, PyTuple};
 use serde::Serialize;
@@ -10,6 +12,7 @@ use serde::de::DeserializeOwned;
 use serde_json::{Map, Number, Value};
 
 use crate::error::py_err;
+use crate::pyser;
 
 /// A JSON value as a plain Python object. Objects keep their key order.
 pub fn to_py<'py>(py: Python<'py>, value: &Value) -> PyResult<Bound<'py, PyAny>> {
@@ -39,25 +42,51 @@ pub fn to_py<'py>(py: Python<'py>, value: &Value) -> PyResult<Bound<'py, PyAny>>
     })
 }
 
-/// Any serialisable core value (a map, a touchpoint...) as plain Python data.
+/// Any serialisable core value (a map, a touchpoint...) as plain Python data: the same
+/// as [`to_py`] of its `serde_json::to_value`, built directly (see [`pyser`]).
 pub fn serialize_to_py<'py, T: Serialize>(py: Python<'py>, value: &T) -> PyResult<Bound<'py, PyAny>> {
-    let json = serde_json::to_value(value).map_err(|e| PyRuntimeError::new_err(format!("cannot serialise: {e}")))?;
-    to_py(py, &json)
+    pyser::to_py(py, value)
 }
 
 /// The deepest nesting of lists and dicts accepted from Python (as in the Node binding):
 /// deeper values, and self-containing ones, are refused instead of overflowing the stack.
 const MAX_DEPTH: usize = 64;
 
+/// Where a value is, for error messages (`events[0]["properties"]`): written out only
+/// when an error names it.
+pub enum Path<'a> {
+    /// The argument's own name (`data`, `event`).
+    Root(&'a str),
+    /// An item of a list or tuple: `parent[i]`.
+    Index(&'a Path<'a>, usize),
+    /// A value of a dict: `parent["key"]`, the key quoted as Rust's `{:?}` does.
+    Key(&'a Path<'a>, &'a str),
+}
+
+impl fmt::Display for Path<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Path::Root(name) => f.write_str(name),
+            Path::Index(parent, i) => write!(f, "{parent}[{i}]"),
+            Path::Key(parent, key) => write!(f, "{parent}[{key:?}]"),
+        }
+    }
+}
+
 /// A plain Python object as a JSON value. `path` names the object in error messages
 /// (`data["maps"][0]`); anything that has no JSON form is a `TypeError` or `ValueError`
 /// naming where it is, and so is a value nested more than 64 levels deep (or containing
 /// itself).
 pub fn from_py(obj: &Bound<'_, PyAny>, path: &str) -> PyResult<Value> {
+    from_py_at(obj, &Path::Root(path), 0)
+}
+
+/// [`from_py`] of a value found at `path`.
+pub fn from_py_in(obj: &Bound<'_, PyAny>, path: &Path<'_>) -> PyResult<Value> {
     from_py_at(obj, path, 0)
 }
 
-fn from_py_at(obj: &Bound<'_, PyAny>, path: &str, depth: usize) -> PyResult<Value> {
+fn from_py_at(obj: &Bound<'_, PyAny>, path: &Path<'_>, depth: usize) -> PyResult<Value> {
     if obj.is_none() {
         return Ok(Value::Null);
     }
@@ -93,7 +122,7 @@ fn from_py_at(obj: &Bound<'_, PyAny>, path: &str, depth: usize) -> PyResult<Valu
                 return Err(PyTypeError::new_err(format!("{path}: keys must be str, not {}", type_name(&key))));
             };
             let key = key.to_str()?;
-            let value = from_py_at(&item, &format!("{path}[{key:?}]"), depth + 1)?;
+            let value = from_py_at(&item, &Path::Key(path, key), depth + 1)?;
             map.insert(key.to_owned(), value);
         }
         return Ok(Value::Object(map));
@@ -101,7 +130,7 @@ fn from_py_at(obj: &Bound<'_, PyAny>, path: &str, depth: usize) -> PyResult<Valu
     if obj.is_instance_of::<PyList>() || obj.is_instance_of::<PyTuple>() {
         let mut items = Vec::new();
         for (i, item) in obj.try_iter()?.enumerate() {
-            items.push(from_py_at(&item?, &format!("{path}[{i}]"), depth + 1)?);
+            items.push(from_py_at(&item?, &Path::Index(path, i), depth + 1)?);
         }
         return Ok(Value::Array(items));
     }

@@ -8,7 +8,7 @@ use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyString};
 use serde_json::{Map, Value};
 
-use crate::convert;
+use crate::convert::{self, Path};
 use crate::error::py_err;
 use crate::time;
 
@@ -22,7 +22,11 @@ fn at_index(err: Error, index: Option<usize>) -> Error {
 
 /// One event from a dict; `index` is its position in a batch, if it came in one.
 pub fn event_from_py(obj: &Bound<'_, PyAny>, index: Option<usize>) -> PyResult<Event> {
-    let what = index.map_or_else(|| "event".to_owned(), |i| format!("events[{i}]"));
+    let events = Path::Root("events");
+    let what = match index {
+        Some(i) => Path::Index(&events, i),
+        None => Path::Root("event"),
+    };
     let Ok(dict) = obj.cast::<PyDict>() else {
         return Err(PyTypeError::new_err(format!("{what} must be a dict, not {}", obj.get_type().name()?)));
     };
@@ -37,7 +41,7 @@ pub fn event_from_py(obj: &Bound<'_, PyAny>, index: Option<usize>) -> PyResult<E
             ("ts", Some(Err(()))) => {
                 return Err(py_err(Error::BadEvent { index, field: "ts".into(), message: time::NAIVE.into() }));
             }
-            _ => convert::from_py(&value, &format!("{what}[{key:?}]"))?,
+            _ => convert::from_py_in(&value, &Path::Key(&what, key))?,
         };
         map.insert(key.to_owned(), json);
     }

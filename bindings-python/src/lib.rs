@@ -15,6 +15,7 @@ mod identity;
 mod map;
 mod partial;
 mod preset;
+mod pyser;
 mod schema;
 mod store;
 mod table;

@@ -314,6 +314,42 @@ def test_events_with_no_json_form_are_type_errors(tracker: Tracker) -> None:
     assert tracker.context("session:z") is None
 
 
+def test_conversion_errors_name_the_whole_path(tracker: Tracker) -> None:
+    """The full message of each conversion error, with the path to the bad value (dict
+    keys quoted and escaped as Rust's `{:?}` writes them)."""
+    expected = "(expected None, bool, int, float, str, list, tuple or dict)"
+    deep: Any = 1
+    for _ in range(70):
+        deep = [deep]
+    cases: list[tuple[Any, type[Exception], str]] = [
+        (
+            lambda: tracker.track_batch([good(), {**good(), "properties": {"a": [1, ({'b"é\n\t': object()},)]}}]),
+            TypeError,
+            f'events[1]["properties"]["a"][1][0]["b\\"é\\n\\t"]: object has no JSON form {expected}',
+        ),
+        (lambda: tracker.track({**good(), "properties": {"x": 2**70}}), ValueError, 'event["properties"]["x"]: integer 1180591620717411303424 is too large for JSON'),
+        (
+            lambda: tracker.track({**good(), "properties": {"x": [float("inf")]}}),
+            ValueError,
+            'event["properties"]["x"][0]: inf has no JSON form (NaN and infinities are not allowed)',
+        ),
+        (lambda: tracker.track_batch([good(), good(), {**good(), "properties": {1: 2}}]), TypeError, 'events[2]["properties"]: keys must be str, not int'),
+        (lambda: tracker.track_batch([good(), {**good(), 3: 4}]), TypeError, "events[1]: keys must be str, not int"),
+        (lambda: tracker.track({**good(), "channel": b"web"}), TypeError, f'event["channel"]: bytes has no JSON form {expected}'),
+        (
+            lambda: tracker.track({**good(), "properties": {"deep": deep}}),
+            ValueError,
+            'event["properties"]["deep"]' + "[0]" * 63 + ": nested more than 64 levels deep (a list or dict containing itself?)",
+        ),
+        (lambda: MapDocument.from_dict({"name": "x", "maps": [{"id": {1.5}}]}), TypeError, f'data["maps"][0]["id"]: set has no JSON form {expected}'),
+        (lambda: tracker.set_attributes("session:z", {"a": {"b": [None, object()]}}), TypeError, f'attributes["a"]["b"][1]: object has no JSON form {expected}'),
+    ]
+    for call, error, message in cases:
+        with pytest.raises(error) as info:
+            call()
+        assert str(info.value) == message
+
+
 def test_time_arguments(tracker: Tracker) -> None:
     with pytest.raises(ValueError, match="now: a naive datetime"):
         tracker.advance(datetime(2025, 1, 6))
