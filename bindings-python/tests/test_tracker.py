@@ -240,6 +240,53 @@ def test_track_batch(tracker: Tracker) -> None:
     assert len(tracker.track_batch((ev(T0, ["session:t"], "ad_click"),))) == 1
 
 
+def test_track_batch_reads_subclasses_as_their_base_types(shop: MapDocument) -> None:
+    """Events made of subclasses of dict, str, int, list and tuple, and of tuples, are
+    stored exactly as the same events made of the plain types (whichever way the binding
+    reads them); ``bool`` stays refused as a time."""
+
+    class Text(str):
+        pass
+
+    class Micros(int):
+        pass
+
+    class Keys(list[str]):
+        pass
+
+    class Fields(dict[str, Any]):
+        pass
+
+    from collections import OrderedDict
+    from enum import IntEnum
+
+    class Start(IntEnum):
+        T0 = T0
+
+    plain: list[dict[str, Any]] = [
+        {"ts": T0, "keys": ["session:p"], "event": "product_view", "channel": "web"},
+        {"ts": T0 + 1, "keys": ["session:p", "email:p@example.com"], "event": "add_to_cart", "channel": "web", "department": "sales"},
+        {"ts": T0 + 2, "keys": ["session:p"], "event": "survey", "channel": "email", "rating": {"csat": 4}, "properties": {"a": [1, [2]]}},
+        {"ts": T0 + 3, "keys": ["session:p"], "event": "survey", "channel": "hologram", "department": None, "rating": None},
+    ]
+    fancy: list[Any] = [
+        Fields(ts=Start.T0, keys=Keys(["session:p"]), event=Text("product_view"), channel=Text("web")),
+        OrderedDict(ts=Micros(T0 + 1), keys=(Text("session:p"), "email:p@example.com"), event="add_to_cart", channel="web", department=Text("sales")),
+        {"properties": Fields(a=(Micros(1), Keys([2]))), "rating": OrderedDict(csat=Micros(4)), "channel": "email", "event": "survey", "keys": ("session:p",), "ts": T0 + 2},
+        {"rating": None, "ts": datetime(2025, 1, 6, 2, 0, 0, 3, tzinfo=timezone(timedelta(hours=2))), "keys": ["session:p"], "event": "survey", "channel": "hologram", "department": None},
+    ]
+    journeys = []
+    for events in (plain, fancy):
+        with Tracker(shop) as t:
+            assert [r["seq"] for r in t.track_batch(events)] == [0, 1, 2, 3]
+            journeys.append(t.journey("session:p"))
+    assert journeys[0] == journeys[1]
+    assert [e.get("rating") for e in journeys[1]] == [None, None, {"csat": 4}, None]
+    assert [e["ts"] for e in journeys[1]] == [T0, T0 + 1, T0 + 2, T0 + 3]
+    with Tracker(shop) as t, pytest.raises(journey_core.BadEventError, match="invalid type: boolean `true`, expected i64"):
+        t.track_batch([plain[0], {**plain[0], "ts": True}])
+
+
 def test_advance(tracker: Tracker) -> None:
     tracker.track(ev(T0, ["session:w"], "product_view"))
     assert tracker.advance(T0 + 2 * MIN) == [], "the deadline edge is inclusive"
