@@ -14,36 +14,9 @@ use serde_json::{Map, Number, Value};
 use crate::error::py_err;
 use crate::pyser;
 
-/// A JSON value as a plain Python object. Objects keep their key order.
-pub fn to_py<'py>(py: Python<'py>, value: &Value) -> PyResult<Bound<'py, PyAny>> {
-    Ok(match value {
-        Value::Null => py.None().into_bound(py),
-        Value::Bool(b) => PyBool::new(py, *b).to_owned().into_any(),
-        Value::Number(n) => match (n.as_i64(), n.as_u64()) {
-            (Some(i), _) => i.into_pyobject(py)?.into_any(),
-            (None, Some(u)) => u.into_pyobject(py)?.into_any(),
-            _ => PyFloat::new(py, n.as_f64().unwrap_or(f64::NAN)).into_any(),
-        },
-        Value::String(s) => PyString::new(py, s).into_any(),
-        Value::Array(items) => {
-            let list = PyList::empty(py);
-            for item in items {
-                list.append(to_py(py, item)?)?;
-            }
-            list.into_any()
-        }
-        Value::Object(map) => {
-            let dict = PyDict::new(py);
-            for (key, item) in map {
-                dict.set_item(key, to_py(py, item)?)?;
-            }
-            dict.into_any()
-        }
-    })
-}
-
-/// Any serialisable core value (a map, a touchpoint...) as plain Python data: the same
-/// as [`to_py`] of its `serde_json::to_value`, built directly (see [`pyser`]).
+/// Any serialisable core value (a map, a touchpoint, a JSON value...) as plain Python
+/// data (`None`, `bool`, `int`, `float`, `str`, `list`, `dict`; objects keep their key
+/// order), built directly by [`pyser`].
 pub fn serialize_to_py<'py, T: Serialize>(py: Python<'py>, value: &T) -> PyResult<Bound<'py, PyAny>> {
     pyser::to_py(py, value)
 }

@@ -208,7 +208,7 @@ impl PyAnalysisResult {
 
     /// The result's fields, as a dict.
     fn to_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-        convert::to_py(py, &self.value)
+        convert::serialize_to_py(py, &self.value)
     }
 
     /// The result as canonical JSON text (sorted keys, the benchmark kit's format).
@@ -256,7 +256,7 @@ impl PyAnalysisResult {
     /// A field of the result (``result.steps``, ``result.options``...).
     fn __getattr__<'py>(&self, py: Python<'py>, name: &str) -> PyResult<Bound<'py, PyAny>> {
         match self.value.get(name) {
-            Some(v) => convert::to_py(py, v),
+            Some(v) => convert::serialize_to_py(py, v),
             None => Err(PyAttributeError::new_err(format!("the {} result has no field {name:?}", self.kind))),
         }
     }
