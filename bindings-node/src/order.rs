@@ -8,6 +8,7 @@
 //! turn being waited for has always started or been given up. A turn whose work never runs
 //! (the task dropped when the environment shuts down) is given up when dropped.
 
+use std::cell::Cell;
 use std::collections::BTreeSet;
 use std::sync::{Arc, Condvar, Mutex, PoisonError};
 
@@ -61,7 +62,14 @@ pub(crate) struct Turn {
 
 impl Turn {
     /// Waits for this turn, runs `f`, then lets the next turn go (also if `f` panics).
-    pub(crate) fn run<T>(mut self, f: impl FnOnce() -> T) -> T {
+    pub(crate) fn run<T>(self, f: impl FnOnce() -> T) -> T {
+        self.run_placed(|_| f())
+    }
+
+    /// Like [`Turn::run`], but `f` may let the next turn go earlier, by calling the
+    /// function it is given (once its work's place is fixed, see
+    /// `Tracker::track_batch_placed`); later calls do nothing.
+    pub(crate) fn run_placed<T>(mut self, f: impl FnOnce(&dyn Fn()) -> T) -> T {
         {
             let mut s = self.order.state.lock().unwrap_or_else(PoisonError::into_inner);
             while s.serving != self.ticket {
@@ -69,17 +77,28 @@ impl Turn {
             }
         }
         self.used = true;
-        let _done = Done(&self);
-        f()
+        let done = Done { turn: &self, finished: Cell::new(false) };
+        f(&|| done.finish())
     }
 }
 
-/// Finishes a turn when dropped.
-struct Done<'a>(&'a Turn);
+/// Finishes a turn once: when asked, or when dropped.
+struct Done<'a> {
+    turn: &'a Turn,
+    finished: Cell<bool>,
+}
+
+impl Done<'_> {
+    fn finish(&self) {
+        if !self.finished.replace(true) {
+            self.turn.order.finish(self.turn.ticket);
+        }
+    }
+}
 
 impl Drop for Done<'_> {
     fn drop(&mut self) {
-        self.0.order.finish(self.0.ticket);
+        self.finish();
     }
 }
 
@@ -115,5 +134,33 @@ mod tests {
         assert_eq!(*seen.lock().expect("lock"), vec![0, 1, 3, 4, 5]);
         // a later turn still runs at once
         order.turn().run(|| ());
+    }
+
+    #[test]
+    fn a_turn_placed_early_lets_the_next_one_run_before_it_ends() {
+        let order = Arc::new(Order::default());
+        let (first, second) = (order.turn(), order.turn());
+        let (started, started_rx) = std::sync::mpsc::channel();
+        let (finish, finish_rx) = std::sync::mpsc::channel::<()>();
+        let a = std::thread::spawn(move || {
+            first.run_placed(|placed| {
+                placed();
+                placed(); // again: no effect
+                finish_rx.recv().expect("finish");
+            })
+        });
+        // The second turn runs while the first one is still working.
+        second.run(|| started.send(()).expect("send"));
+        started_rx.recv().expect("second ran");
+        finish.send(()).expect("send");
+        a.join().expect("first");
+        // The turns after them still run in order.
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let (t3, t4) = (order.turn(), order.turn());
+        let s4 = seen.clone();
+        let h = std::thread::spawn(move || t4.run(|| s4.lock().expect("lock").push(4)));
+        t3.run(|| seen.lock().expect("lock").push(3));
+        h.join().expect("t4");
+        assert_eq!(*seen.lock().expect("lock"), vec![3, 4]);
     }
 }

@@ -640,9 +640,9 @@ impl JsTracker {
         let prepared = self.tracker().and_then(|t| Ok((t, batch::events(env, &events)?)));
         let turn = self.order.turn();
         Job::spawn(move || {
-            turn.run(|| {
+            turn.run_placed(|placed| {
                 let (tracker, events) = prepared?;
-                Ok(json::Parsed(tracker.track_batch(events)?.into_iter().map(JsTracked::from).collect()))
+                Ok(json::Parsed(tracker.track_batch_placed(events, placed)?.into_iter().map(JsTracked::from).collect()))
             })
         })
     }
@@ -658,9 +658,9 @@ impl JsTracker {
         let prepared = self.tracker().and_then(|t| Ok((t, batch::events(env, &events)?)));
         let turn = self.order.turn();
         Job::spawn(move || {
-            turn.run(|| {
+            turn.run_placed(|placed| {
                 let (tracker, events) = prepared?;
-                Ok(json::Parsed(JsBatchSummary::of(&tracker.track_batch(events)?)))
+                Ok(json::Parsed(JsBatchSummary::of(&tracker.track_batch_placed(events, placed)?)))
             })
         })
     }

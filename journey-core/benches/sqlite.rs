@@ -6,7 +6,9 @@
 //! on the same batches, for reference.
 //!
 //! `cargo bench -p journey-core --bench sqlite` (EVENTS=... PROFILES=... BATCH=... to
-//! resize, DIR=... for the folder of the files, DURABILITY=os for synchronous=FULL).
+//! resize, DIR=... for the folder of the files, DURABILITY=os for synchronous=FULL,
+//! WRITERS=2 for two threads tracking the batches in turn, overlapping one batch's commit
+//! with the next one's work in memory).
 //! Under `cargo test --all-targets` it runs once on 20,000 events, as a smoke test.
 
 use std::path::{Path, PathBuf};
@@ -48,6 +50,14 @@ fn thread_cpu() -> Vec<(String, f64)> {
     out
 }
 
+/// CPU seconds used so far by the calling thread (Linux; 0 elsewhere).
+fn own_cpu() -> f64 {
+    let Ok(stat) = std::fs::read_to_string("/proc/thread-self/stat") else { return 0.0 };
+    let Some(close) = stat.rfind(')') else { return 0.0 };
+    let fields: Vec<&str> = stat[close + 2..].split_whitespace().collect();
+    fields.get(11..13).map_or(0.0, |f| f.iter().filter_map(|x| x.parse::<f64>().ok()).sum::<f64>() / 100.0)
+}
+
 /// CPU seconds a thread named `name` used between two [`thread_cpu`] readings.
 fn cpu_between(before: &[(String, f64)], after: &[(String, f64)], name: &str) -> f64 {
     let sum = |v: &[(String, f64)]| v.iter().filter(|(n, _)| n.starts_with(name)).map(|(_, s)| s).sum::<f64>();
@@ -60,6 +70,7 @@ fn main() {
     let events = env("EVENTS", if full { 1_000_000 } else { 20_000 });
     let profiles = env("PROFILES", if full { 100_000 } else { 2_000 });
     let batch = env("BATCH", 1_000);
+    let writers = env("WRITERS", 1).max(1);
     let durability = if std::env::var("DURABILITY").is_ok_and(|d| d == "os") { Durability::Os } else { Durability::Process };
     let tmp = tempfile::tempdir().unwrap();
     let dir = std::env::var("DIR").map(PathBuf::from).unwrap_or_else(|_| tmp.path().to_path_buf());
@@ -67,7 +78,10 @@ fn main() {
     let doc = common::shop_with_20_waypoints();
     let (log, owner): (Vec<Event>, Vec<i64>) = common::log(&doc, events, profiles, false).into_iter().map(|(e, p)| (e, p as i64 + 1)).unzip();
     let batches: Vec<Vec<Event>> = log.chunks(batch).map(|c| c.to_vec()).collect();
-    println!("sqlite: {events} events over {profiles} keys, 20 waypoints, batches of {batch}, {durability:?} durability, files in {}", dir.display());
+    println!(
+        "sqlite: {events} events over {profiles} keys, 20 waypoints, batches of {batch} from {writers} thread(s), {durability:?} durability, files in {}",
+        dir.display()
+    );
 
     // The in-memory tracker on the same batches, for reference.
     let memory = if std::env::var("ONLY_TRACKER").is_ok() {
@@ -90,26 +104,49 @@ fn main() {
     let tracker = Tracker::with_store(&doc, TrackerConfig::default(), store.clone()).unwrap();
     let mut fired = 0;
     let mut slowest = 0f64;
-    let mut actions: Vec<Vec<journey_core::ActionRecord>> = Vec::with_capacity(batches.len());
+    let count = batches.len();
+    let mut actions: Vec<Vec<journey_core::ActionRecord>> = vec![Vec::new(); count];
+    // WRITERS threads take the batches in turn, applied in order: each batch's work in
+    // memory overlaps the commit of the one before (one thread cannot overlap its own).
+    let queue = std::sync::Mutex::new(batches.into_iter().enumerate());
     let cpu_before = thread_cpu();
     let start = Instant::now();
-    for b in batches {
-        let t = Instant::now();
-        let done = tracker.track_batch(b).unwrap();
-        slowest = slowest.max(t.elapsed().as_secs_f64());
-        let batch_actions: Vec<_> = done.into_iter().flat_map(|t| t.actions).collect();
-        fired += batch_actions.len();
-        actions.push(batch_actions);
-    }
+    // Per thread: (batch index, its actions, seconds it took) for each batch, and CPU seconds.
+    type Done = (Vec<(usize, Vec<journey_core::ActionRecord>, f64)>, f64);
+    let done: Vec<Done> = std::thread::scope(|s| {
+        let work = || {
+            let mut out = Vec::new();
+            let cpu = own_cpu();
+            loop {
+                let mut next = queue.lock().unwrap();
+                let Some((i, b)) = next.next() else { return (out, own_cpu() - cpu) };
+                let t = Instant::now();
+                // The next batch is taken once this one's place is fixed: in order.
+                let tracked = tracker.track_batch_placed(b, move || drop(next)).unwrap();
+                out.push((i, tracked.into_iter().flat_map(|t| t.actions).collect(), t.elapsed().as_secs_f64()));
+            }
+        };
+        if writers == 1 {
+            return vec![work()];
+        }
+        let handles: Vec<_> = (0..writers).map(|_| s.spawn(work)).collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
     let secs = start.elapsed().as_secs_f64();
     let cpu_after = thread_cpu();
+    let calling_cpu: f64 = done.iter().map(|(_, cpu)| cpu).sum();
+    for (i, batch_actions, took) in done.into_iter().flat_map(|(d, _)| d) {
+        slowest = slowest.max(took);
+        fired += batch_actions.len();
+        actions[i] = batch_actions;
+    }
     let durable = events as f64 / secs;
     // Which side bounds the rate: the caller's thread (tracking, the hot state) or the
     // writer thread (SQLite), busy for how much of the wall time; and the WAL copier's
     // share. (Linux keeps 15 bytes of a thread's name: `journey-sqlite-` is the writer.)
     let busy = format!(
-        "caller thread busy {:.2} s, writer thread {:.2} s, WAL copier {:.2} s, of {secs:.2} s",
-        cpu_between(&cpu_before, &cpu_after, "main"),
+        "calling thread(s) busy {:.2} s, writer thread {:.2} s, WAL copier {:.2} s, of {secs:.2} s",
+        calling_cpu,
         cpu_between(&cpu_before, &cpu_after, "journey-sqlite"),
         cpu_between(&cpu_before, &cpu_after, "journey-walcopy")
     );

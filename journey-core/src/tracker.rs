@@ -385,17 +385,35 @@ impl Tracker {
     /// Tracks a batch in one transaction. If any event is bad the whole batch is refused
     /// with the index of the bad one, and nothing of it is applied.
     pub fn track_batch(&self, events: Vec<Event>) -> Result<Vec<Tracked>> {
-        check_batch_with(&events, &self.config.limits)?;
-        self.apply(events)
+        self.track_batch_placed(events, || {})
     }
 
-    fn apply(&self, events: Vec<Event>) -> Result<Vec<Tracked>> {
+    /// [`Tracker::track_batch`], calling `placed` as soon as the batch's place among the
+    /// writes is fixed: when its transaction starts, on a store that applies writes in the
+    /// order they start (memory, SQLite); else (PostgreSQL) once it is committed; at the
+    /// latest when this returns. A caller that keeps batches in call order (a queue of calls
+    /// in flight, as the Node binding's) can let the next one start then: with SQLite its
+    /// work in memory overlaps this batch's commit.
+    pub fn track_batch_placed(&self, events: Vec<Event>, placed: impl FnOnce()) -> Result<Vec<Tracked>> {
+        let mut placed = Some(placed);
+        let result = check_batch_with(&events, &self.config.limits).and_then(|()| self.apply(events, &mut placed));
+        if let Some(placed) = placed.take() {
+            placed();
+        }
+        result
+    }
+
+    fn apply(&self, events: Vec<Event>, placed: &mut Option<impl FnOnce()>) -> Result<Vec<Tracked>> {
         self.open()?;
         let mut results = Vec::with_capacity(events.len());
         // A store may run the closure again after a rollback (a retried transaction): each
         // run starts from the whole batch and empty results.
         let mut events = WriteInput::new(&*self.store, events);
+        let in_start_order = !self.store.reruns_writes();
         self.store.write(&mut |tx| {
+            if in_start_order && let Some(placed) = placed.take() {
+                placed();
+            }
             results.clear();
             let batch = events.take()?;
             tx.prefetch(&mut batch.iter().flat_map(|e| e.keys.iter()))?;
@@ -896,7 +914,7 @@ pub fn backtest(doc: &MapDocument, config: TrackerConfig, events: Vec<Event>, un
         if batch.is_empty() {
             break;
         }
-        for t in tracker.apply(batch)? {
+        for t in tracker.apply(batch, &mut None::<fn()>)? {
             actions.extend(t.actions);
         }
     }

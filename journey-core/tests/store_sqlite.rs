@@ -516,3 +516,212 @@ fn changes_by_another_connection_are_picked_up() {
     assert_eq!(pending.len() as i64, in_file, "the store's outbox index follows the file");
     assert_eq!(events_in(&*store), 3 * BATCH as u64);
 }
+
+/// Batch `n` of writer `w` in the tests with several writers: `crash_batch`'s events on
+/// keys of that writer's own.
+fn writer_batch(w: usize, n: usize) -> Vec<Event> {
+    crash_batch(n)
+        .into_iter()
+        .map(|mut e| {
+            e.keys = e.keys.iter().map(|k| key(&k.as_str().replacen(':', &format!(":w{w}-"), 1))).collect();
+            e
+        })
+        .collect()
+}
+
+/// Several threads write at once (each transaction's work in memory overlapping the
+/// previous one's commit) while another reads: nothing is lost, a reader never sees an
+/// event the file does not hold yet, and the file matches the state in memory.
+#[test]
+fn concurrent_writers_lose_nothing_and_readers_see_only_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("writers.db");
+    let store = Arc::new(SqliteStore::open(&path).unwrap());
+    let t = Arc::new(tracker_on(store.clone()));
+    let (writers, batches) = (4, 25);
+    let done = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let reader = {
+        let (t, done) = (t.clone(), done.clone());
+        std::thread::spawn(move || {
+            let mut reads = 0;
+            while !done.load(std::sync::atomic::Ordering::Relaxed) || reads == 0 {
+                for w in 0..writers {
+                    let k = key(&format!("session:w{w}-c{}", reads % 97));
+                    // Every event the state in memory lists is read from the file (a
+                    // missing one is an error).
+                    let journey = t.journey(&k).unwrap();
+                    assert!(journey.windows(2).all(|p| (p[0].event.ts, p[0].seq) < (p[1].event.ts, p[1].seq)), "{k}");
+                    t.context(&k).unwrap();
+                }
+                reads += 1;
+            }
+            reads
+        })
+    };
+    std::thread::scope(|s| {
+        for w in 0..writers {
+            let t = &t;
+            s.spawn(move || {
+                for n in 0..batches {
+                    t.track_batch(writer_batch(w, n)).unwrap();
+                }
+            });
+        }
+    });
+    done.store(true, std::sync::atomic::Ordering::Relaxed);
+    assert!(reader.join().unwrap() > 0);
+    let total = (writers * batches * BATCH) as u64;
+    assert_eq!(events_in(&*store), total);
+    assert_eq!(summaries_match(&*store), total);
+    assert!(store.check().unwrap().problems.is_empty());
+    // Each writer's journeys are exactly what it tracked, as if alone.
+    let memory = Tracker::with_store(&shop(), TrackerConfig::default(), Arc::new(journey_core::MemoryStore::new())).unwrap();
+    for n in 0..batches {
+        memory.track_batch(writer_batch(1, n)).unwrap();
+    }
+    for c in 0..97 {
+        let k = key(&format!("session:w1-c{c}"));
+        let names = |t: &Tracker| t.journey(&k).unwrap().iter().map(|e| (e.event.ts, e.event.name.clone())).collect::<Vec<_>>();
+        assert_eq!(names(&t), names(&memory), "journey of {k}");
+    }
+    drop(t);
+    drop(store);
+    let store = Arc::new(SqliteStore::open(&path).unwrap());
+    assert_eq!(events_in(&*store), total);
+    assert!(store.check().unwrap().problems.is_empty());
+}
+
+/// A database that fills up while several threads write: the transaction that hits the
+/// limit fails, and so do the ones queued behind its commit (they were built on it); every
+/// acknowledged batch is stored, nothing of a failed one, and the store goes on reading.
+#[test]
+fn a_full_database_with_writers_queued_fails_them_cleanly() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("full-writers.db");
+    let store = Arc::new(SqliteStore::open_with(&path, SqliteOptions { max_size: Some(256 * 1024), ..Default::default() }).unwrap());
+    let t = tracker_on(store.clone());
+    let writers = 3;
+    let results: Vec<(usize, String)> = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..writers)
+            .map(|w| {
+                let t = &t;
+                s.spawn(move || {
+                    let mut acked = 0;
+                    loop {
+                        match t.track_batch(writer_batch(w, acked)) {
+                            Ok(_) => acked += 1,
+                            Err(e) => return (acked, storage_message(Err::<(), _>(e))),
+                        }
+                        assert!(acked < 10_000, "the limit was never reached");
+                    }
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    for (_, m) in &results {
+        assert!(m.contains("full-writers.db") && (m.contains("size limit of 262144 bytes") || m.contains("earlier write transaction failed")), "{m}");
+    }
+    let acked: usize = results.iter().map(|(n, _)| n).sum();
+    assert!(acked > 0);
+    assert_eq!(events_in(&*store), (acked * BATCH) as u64);
+    assert_eq!(summaries_match(&*store), (acked * BATCH) as u64);
+    assert!(store.check().unwrap().problems.is_empty());
+    assert!(t.context(&key("session:w0-c1")).unwrap().is_some());
+    drop(t);
+    drop(store);
+    // Reopened without the limit: exactly the acknowledged batches, and ingestion goes on.
+    let store = Arc::new(SqliteStore::open(&path).unwrap());
+    assert_eq!(events_in(&*store), (acked * BATCH) as u64);
+    let t = tracker_on(store.clone());
+    for (w, (n, _)) in results.iter().enumerate() {
+        // Writers share no key, so their events are apart (a profile's journey holds the
+        // events of all its keys: count each event once).
+        let stored: std::collections::HashSet<u64> =
+            (0..97).flat_map(|c| t.journey(&key(&format!("session:w{w}-c{c}"))).unwrap()).map(|e| e.seq).collect();
+        assert_eq!(stored.len(), n * BATCH, "writer {w} acknowledged {n} batches");
+    }
+    t.track_batch(writer_batch(0, results[0].0)).unwrap();
+    assert!(store.check().unwrap().problems.is_empty());
+}
+
+/// Waits until `holds` (at most 20 s).
+fn wait_until(what: &str, holds: impl Fn() -> bool) {
+    let start = Instant::now();
+    while !holds() {
+        assert!(start.elapsed() < Duration::from_secs(20), "timed out waiting until {what}");
+        std::thread::sleep(Duration::from_millis(1));
+    }
+}
+
+/// A transaction's work in memory overlaps the commit before it; when that commit fails,
+/// the transaction queued behind it (built on its changes) fails too: neither is stored,
+/// the state in memory is rebuilt from the file, and writing goes on.
+#[test]
+fn a_failed_commit_fails_the_transaction_queued_behind_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("queued.db");
+    let store = Arc::new(SqliteStore::open(&path).unwrap());
+    let t = tracker_on(store.clone());
+    t.track_batch(writer_batch(0, 0)).unwrap();
+    let stored = |w: usize| t.context(&key(&format!("session:w{w}-c1"))).unwrap().is_some();
+    for (round, fail) in [(1, false), (2, true)] {
+        let before = events_in(&*store);
+        let release = store.hold_next_commit_for_testing().unwrap();
+        let (first, second) = std::thread::scope(|s| {
+            let first = s.spawn(|| t.track_batch(writer_batch(2 * round, 0)));
+            wait_until("the first commit is held", || store.commits_in_flight_for_testing() == 1);
+            let second = s.spawn(|| t.track_batch(writer_batch(2 * round + 1, 0)));
+            // The second batch was tracked in memory while the first one's commit was held.
+            wait_until("the second commit is queued", || store.commits_in_flight_for_testing() == 2);
+            release.send(fail).unwrap();
+            (first.join().unwrap(), second.join().unwrap())
+        });
+        if fail {
+            let (first, second) = (storage_message(first), storage_message(second));
+            assert!(first.contains("queued.db") && first.contains("failed on purpose"), "{first}");
+            assert!(second.contains("queued.db") && second.contains("an earlier write transaction failed to commit"), "{second}");
+            assert_eq!(events_in(&*store), before);
+            assert!(!stored(2 * round) && !stored(2 * round + 1));
+        } else {
+            assert!(first.is_ok() && second.is_ok());
+            assert_eq!(events_in(&*store), before + 2 * BATCH as u64);
+            assert!(stored(2 * round) && stored(2 * round + 1));
+        }
+        assert_eq!(store.commits_in_flight_for_testing(), 0);
+        assert!(store.check().unwrap().problems.is_empty(), "round {round}");
+    }
+    t.track_batch(writer_batch(9, 0)).unwrap();
+    assert!(store.check().unwrap().problems.is_empty());
+    drop(t);
+    drop(store);
+    let store = Arc::new(SqliteStore::open(&path).unwrap());
+    assert_eq!(events_in(&*store), 4 * BATCH as u64);
+    assert!(store.check().unwrap().problems.is_empty());
+}
+
+/// `track_batch_placed` lets the caller go on as soon as the batch's place is fixed, while
+/// it is still being committed; and calls back exactly once, also for a refused batch.
+#[test]
+fn a_batch_is_placed_before_its_commit_and_placed_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Arc::new(SqliteStore::open(dir.path().join("placed.db")).unwrap());
+    let t = tracker_on(store.clone());
+    let release = store.hold_next_commit_for_testing().unwrap();
+    let (placed, placed_rx) = std::sync::mpsc::channel();
+    std::thread::scope(|s| {
+        let tracking = s.spawn(|| t.track_batch_placed(writer_batch(0, 0), move || placed.send(()).unwrap()));
+        placed_rx.recv_timeout(Duration::from_secs(20)).expect("placed");
+        wait_until("the commit is held", || store.commits_in_flight_for_testing() == 1);
+        assert!(!tracking.is_finished(), "returned before its commit");
+        release.send(false).unwrap();
+        assert_eq!(tracking.join().unwrap().unwrap().len(), BATCH);
+    });
+    assert!(placed_rx.try_recv().is_err(), "placed twice");
+    let calls = std::cell::Cell::new(0);
+    let mut bad = writer_batch(0, 1);
+    bad[3].name.clear();
+    assert!(t.track_batch_placed(bad, || calls.set(calls.get() + 1)).is_err());
+    assert_eq!(calls.get(), 1);
+    assert_eq!(events_in(&*store), BATCH as u64);
+}

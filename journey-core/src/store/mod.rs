@@ -76,7 +76,10 @@ pub trait Store: Send + Sync {
 
     /// Whether [`Store::write`] may run its closure more than once (a retried
     /// transaction). `true` unless the store knows better; a caller that moves data into
-    /// the closure keeps a spare copy only when this is `true`.
+    /// the closure keeps a spare copy only when this is `true`. A store that never reruns
+    /// must apply its writes in the order their closures start (one closure at a time, as
+    /// under a lock): [`Tracker::track_batch_placed`](crate::Tracker::track_batch_placed)
+    /// relies on it.
     fn reruns_writes(&self) -> bool {
         true
     }

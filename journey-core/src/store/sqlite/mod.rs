@@ -39,10 +39,17 @@
 //! writer thread: the rows a transaction produces (events, actions, links, the journal
 //! entry) are streamed to that thread while the tracker goes on with the next event, so
 //! SQLite's work and the tracker's overlap on two cores; `write` returns once `COMMIT`
-//! has. If the closure fails (or panics), or a row or the commit fails, SQLite rolls back
-//! and the hot state is rebuilt from the file: nothing of the transaction remains.
+//! has. The `COMMIT` is handed to the writer thread and the store's locks are let go
+//! before waiting for it, so with several writing threads the next transaction's work in
+//! memory overlaps this one's commit (its `BEGIN` is queued behind it; should another
+//! connection commit in between, the queued transaction fails, says so, and changes
+//! nothing). If the closure fails (or panics), or a row or the commit fails, SQLite rolls
+//! back and the hot state is rebuilt from the file: nothing of the transaction remains. A
+//! transaction queued behind a failed commit was built on its changes, so it fails too
+//! (and says so), before anything of it is stored.
 //! [`Store::read`] reads the hot state under a read lock (it waits for a write in
-//! progress, as with the memory store) and events through a pool of reader connections;
+//! progress, as with the memory store, and for the commits in flight, so that the file
+//! holds every event the hot state lists) and events through a pool of reader connections;
 //! [`Store::scan`] streams events from a reader connection's snapshot without holding up
 //! the writer. The WAL is copied into the file by a copier thread on its own connection,
 //! beside the writer (every 64 commits), and by the writer thread between transactions
@@ -79,6 +86,7 @@
 //! lookups by raw key still work. Keys read back are the hashed forms.
 
 mod copier;
+mod flight;
 mod hot;
 mod pipe;
 mod schema;
@@ -96,6 +104,7 @@ pub use schema::CURRENT as SCHEMA_VERSION;
 
 use self::hot::Hot;
 use self::copier::Copier;
+use self::flight::Flight;
 use self::pipe::{Pipe, Row};
 use self::tx::{Direct, Piped, ReadTx, WriteTx};
 use super::{KeyHasher, Store, Tx};
@@ -214,9 +223,6 @@ struct Writer {
     enc: hot::EncState,
     /// Journal bytes written since the last checkpoint.
     journal_bytes: u64,
-    /// `PRAGMA data_version` when the hot state was last known to match the file: it
-    /// changes when another connection commits.
-    data_version: i64,
 }
 
 /// A durable store in one SQLite file. See the [module docs](self) for the layout,
@@ -228,6 +234,8 @@ pub struct SqliteStore {
     writer: Mutex<Writer>,
     hot: RwLock<Hot>,
     readers: Mutex<Vec<Connection>>,
+    /// The writer thread's commits in flight (also reached without the writer lock).
+    flight: Arc<Flight>,
     /// Held for the store's life: one writing store per file. Declared last, so that it is
     /// released after the connections close.
     _lock: Option<File>,
@@ -376,8 +384,9 @@ impl SqliteStore {
         }
         let copier = if options.read_only { None } else { Some(Self::copier(path, &options, &ctx)?) };
         let ctx = Arc::new(ctx);
-        let pipe = Pipe::start(conn, ctx.clone())?;
+        let pipe = Pipe::start(conn, ctx.clone(), data_version)?;
         let store = SqliteStore {
+            flight: pipe.flight.clone(),
             writer: Mutex::new(Writer {
                 pipe,
                 copier,
@@ -385,7 +394,6 @@ impl SqliteStore {
                 enc: hot::EncState::default(),
                 ops: Vec::with_capacity(1 << 16),
                 journal_bytes: journal_bytes as u64,
-                data_version,
             }),
             hot: RwLock::new(hot),
             readers: Mutex::new(Vec::new()),
@@ -511,12 +519,23 @@ impl SqliteStore {
         }
     }
 
-    /// Rebuilds the hot state from the file after a rolled-back transaction.
+    /// Rebuilds the hot state from the file after a rolled-back transaction or a failed
+    /// commit (after every commit posted before).
     fn rebuild(&self, pipe: &Pipe, hot: &mut Hot) {
         let ctx = self.ctx.clone();
-        match pipe.call(move |c| Self::load(c, &ctx)) {
+        match pipe.reload(move |c| Self::load(c, &ctx)) {
             Ok(fresh) => *hot = fresh,
             Err(e) => hot.broken = Some(e.to_string()),
+        }
+    }
+
+    /// After a commit failed: rebuilds the hot state from the file, unless another caller
+    /// did since `rebuilds` (the count when the transaction began).
+    fn recover(&self, rebuilds: u64) {
+        let w = self.writer();
+        let mut hot = self.hot_write();
+        if w.pipe.flight.rebuilds() == rebuilds {
+            self.rebuild(&w.pipe, &mut hot);
         }
     }
 
@@ -525,15 +544,11 @@ impl SqliteStore {
         if !self.options.read_only {
             return Ok(());
         }
-        let mut w = self.writer();
-        let ctx = self.ctx.clone();
-        let version: i64 =
-            w.pipe.call(move |c| c.query_row("PRAGMA data_version", [], |r| r.get(0)).map_err(|e| ctx.sql("reading the data version", e)))?;
-        if version != w.data_version {
+        let w = self.writer();
+        if w.pipe.changed()? {
             let ctx = self.ctx.clone();
-            let fresh = w.pipe.call(move |c| Self::load(c, &ctx))?;
+            let fresh = w.pipe.reload(move |c| Self::load(c, &ctx))?;
             *self.hot_write() = fresh;
-            w.data_version = version;
         }
         Ok(())
     }
@@ -596,6 +611,19 @@ impl SqliteStore {
                 Err(e)
             }
         }
+    }
+
+    /// Tests of commits in flight: the next commit waits for an answer on the returned
+    /// channel, and fails if it is `true`.
+    #[doc(hidden)]
+    pub fn hold_next_commit_for_testing(&self) -> Result<std::sync::mpsc::SyncSender<bool>> {
+        self.writer().pipe.hold_next_commit()
+    }
+
+    /// Tests of commits in flight: how many are posted and not done yet.
+    #[doc(hidden)]
+    pub fn commits_in_flight_for_testing(&self) -> u64 {
+        self.flight.in_flight()
     }
 
     /// Checks the file and the store's invariants: SQLite's `integrity_check`, every event
@@ -728,21 +756,21 @@ impl Store for SqliteStore {
         let w = &mut *guard;
         let mut hot = self.hot_write();
         self.broken(&hot)?;
-        let ctx = self.ctx.clone();
-        let version = w.pipe.call(move |c| {
-            c.execute_batch("BEGIN IMMEDIATE").map_err(|e| ctx.sql("starting a write transaction", e))?;
-            c.query_row("PRAGMA data_version", [], |r| r.get::<_, i64>(0)).map_err(|e| ctx.sql("reading the data version", e))
-        })?;
-        if version != w.data_version {
-            // Another connection (a tool, a script) changed the file: start from what it holds.
-            self.rebuild(&w.pipe, &mut hot);
-            w.data_version = version;
-            if let Err(e) = self.broken(&hot) {
-                let _ = w.pipe.call_always(|c, _| {
-                    let _ = c.execute_batch("ROLLBACK");
-                });
-                return Err(e);
+        let rebuilds = w.pipe.flight.rebuilds();
+        if w.pipe.flight.idle() {
+            if w.pipe.begin_now()? {
+                // Another connection (a tool, a script) changed the file: start from what it holds.
+                self.rebuild(&w.pipe, &mut hot);
+                if let Err(e) = self.broken(&hot) {
+                    let _ = w.pipe.call_always(|c, _| {
+                        let _ = c.execute_batch("ROLLBACK");
+                    });
+                    return Err(e);
+                }
             }
+        } else {
+            // Behind the commit in flight: the work in memory starts now (see `Pipe::begin_queued`).
+            w.pipe.begin_queued()?;
         }
         w.ops.clear();
         w.enc.reset();
@@ -773,11 +801,10 @@ impl Store for SqliteStore {
             tx.sql.flush()
         });
         result?;
-        let ctx = self.ctx.clone();
-        open.pipe.call_always(move |c, failed| match failed {
-            Some(e) => Err(e),
-            None => c.execute_batch("COMMIT").map_err(|e| ctx.sql("committing", e)),
-        })??;
+        // Posted while the hot state is still locked, so a reader that sees this
+        // transaction's changes waits for its commit (`Flight::settle`). If it fails, the
+        // hot state is rebuilt below (`recover`), not here.
+        let committed = open.pipe.commit()?;
         open.committed = true;
         drop(open);
         drop(hot);
@@ -797,10 +824,23 @@ impl Store for SqliteStore {
         }
         w.journal_bytes += journal;
         if w.journal_bytes >= self.options.checkpoint_bytes {
-            // The transaction is committed; a failed checkpoint is retried next time.
+            // After this commit (in order on the writer thread); a failed checkpoint is
+            // retried next time.
             let _ = self.checkpoint_locked(w);
         }
-        Ok(())
+        // The next transaction may start its work in memory while this one commits.
+        drop(guard);
+        match committed.recv() {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(e)) => {
+                self.recover(rebuilds);
+                Err(e)
+            }
+            Err(_) => {
+                self.recover(rebuilds);
+                Err(Error::Storage { message: format!("{}: the SQLite writer thread stopped", self.ctx.path), source: None })
+            }
+        }
     }
 
     fn reruns_writes(&self) -> bool {
@@ -812,6 +852,8 @@ impl Store for SqliteStore {
         let conn = self.reader()?;
         let hot = self.hot_read();
         self.broken(&hot)?;
+        // The file must hold what the hot state shows: commits in flight first.
+        self.flight.settle(&self.ctx.path)?;
         conn.execute_batch("BEGIN").map_err(|e| self.ctx.sql("starting a read transaction", e))?;
         let result = f(&ReadTx { hot: &hot, sql: Direct(&conn), ctx: &self.ctx });
         let _ = conn.execute_batch("COMMIT");

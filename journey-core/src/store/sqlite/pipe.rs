@@ -10,6 +10,7 @@ use std::thread::JoinHandle;
 use rusqlite::{Connection, params};
 
 use super::Ctx;
+use super::flight::{self, Flight};
 use crate::error::{Error, Result};
 use crate::outbox::ActionRecord;
 use crate::profile::TrackedEvent;
@@ -73,6 +74,12 @@ pub(crate) struct Side {
     failed: Option<Error>,
     /// Reused buffer for JSON bodies.
     body: Vec<u8>,
+    /// `PRAGMA data_version` when the hot state was last known to match the file: it
+    /// changes when another connection commits.
+    data_version: i64,
+    flight: Arc<Flight>,
+    /// Tests: the next commit waits for this answer, and fails if it is `true`.
+    hold: Option<Receiver<bool>>,
 }
 
 impl Side {
@@ -193,6 +200,8 @@ pub(crate) struct Pipe {
     spent: Mutex<Receiver<Vec<Row>>>,
     thread: Option<JoinHandle<()>>,
     ctx: Arc<Ctx>,
+    /// The commits posted to the writer thread.
+    pub flight: Arc<Flight>,
 }
 
 fn stopped(ctx: &Ctx) -> Error {
@@ -200,10 +209,13 @@ fn stopped(ctx: &Ctx) -> Error {
 }
 
 impl Pipe {
-    pub fn start(conn: Connection, ctx: Arc<Ctx>) -> Result<Pipe> {
+    /// Starts the writer thread on `conn`, whose `PRAGMA data_version` is `data_version`
+    /// (with the hot state loaded from it).
+    pub fn start(conn: Connection, ctx: Arc<Ctx>, data_version: i64) -> Result<Pipe> {
         let (tx, rx): (Sender<Cmd>, Receiver<Cmd>) = mpsc::channel();
         let (spent_tx, spent) = mpsc::channel();
-        let mut side = Side { conn, ctx: ctx.clone(), failed: None, body: Vec::with_capacity(1024) };
+        let flight = Arc::new(Flight::default());
+        let mut side = Side { conn, ctx: ctx.clone(), failed: None, body: Vec::with_capacity(1024), data_version, flight: flight.clone(), hold: None };
         let thread = std::thread::Builder::new()
             .name("journey-sqlite-writer".into())
             .spawn(move || {
@@ -223,7 +235,7 @@ impl Pipe {
                 }
             })
             .map_err(|e| Error::Storage { message: format!("{}: cannot start the SQLite writer thread", ctx.path), source: Some(Box::new(e)) })?;
-        Ok(Pipe { tx: Some(tx), spent: Mutex::new(spent), thread: Some(thread), ctx })
+        Ok(Pipe { tx: Some(tx), spent: Mutex::new(spent), thread: Some(thread), ctx, flight })
     }
 
     /// Sends rows; a failure is reported by the next [`Pipe::call`]. Returns an empty
@@ -242,17 +254,132 @@ impl Pipe {
 
     /// Runs `f` on the writer connection after everything sent before, and waits for its
     /// answer; fails instead with the first failure of a row sent before.
+    /// Refused after a failed commit until the hot state is rebuilt ([`Pipe::reload`]).
     pub fn call<T: Send + 'static>(&self, f: impl FnOnce(&Connection) -> Result<T> + Send + 'static) -> Result<T> {
         self.call_side(move |side| match side.failed.take() {
             Some(e) => Err(e),
+            None if side.flight.failed() => Err(flight::failed_commit(&side.ctx.path)),
             None => f(&side.conn),
         })
     }
 
+    /// Rebuilds the hot state with `load`, after everything sent before: clears the failure
+    /// of the open transaction and of a failed commit (the writer thread takes work again),
+    /// and takes the file's data version as the one the hot state matches.
+    pub fn reload<T: Send + 'static>(&self, load: impl FnOnce(&Connection) -> Result<T> + Send + 'static) -> Result<T> {
+        self.call_side(move |side| {
+            side.failed = None;
+            side.data_version = data_version(side)?;
+            let loaded = load(&side.conn);
+            side.flight.rebuilt();
+            loaded
+        })
+    }
+
+    /// Whether another connection committed since the hot state last matched the file
+    /// (the data version is taken as matching from now on).
+    pub fn changed(&self) -> Result<bool> {
+        self.call_side(|side| {
+            let version = data_version(side)?;
+            let changed = version != side.data_version;
+            side.data_version = version;
+            Ok(changed)
+        })
+    }
+
+    /// Begins a write transaction and waits for it: `Ok(true)` if another connection
+    /// committed since the hot state last matched the file (rebuild it before writing).
+    pub fn begin_now(&self) -> Result<bool> {
+        self.call_side(|side| {
+            if side.flight.failed() {
+                return Err(flight::failed_commit(&side.ctx.path));
+            }
+            side.conn.execute_batch("BEGIN IMMEDIATE").map_err(|e| side.ctx.sql("starting a write transaction", e))?;
+            let version = data_version(side)?;
+            let changed = version != side.data_version;
+            side.data_version = version;
+            Ok(changed)
+        })
+    }
+
+    /// Begins a write transaction behind the commits in flight, without waiting. If it
+    /// cannot begin, or another connection committed in between (the hot state no longer
+    /// matches the file), the transaction fails: its rows are skipped and its commit
+    /// reports why.
+    pub fn begin_queued(&self) -> Result<()> {
+        self.run(|side| {
+            if side.flight.failed() {
+                side.failed = Some(flight::failed_commit(&side.ctx.path));
+                return;
+            }
+            let begun = side.conn.execute_batch("BEGIN IMMEDIATE").map_err(|e| side.ctx.sql("starting a write transaction", e));
+            let changed = begun.and_then(|()| {
+                let version = data_version(side)?;
+                let changed = version != side.data_version;
+                side.data_version = version;
+                Ok(changed)
+            });
+            match changed {
+                Ok(false) => {}
+                Ok(true) => {
+                    side.failed = Some(Error::Storage {
+                        message: format!(
+                            "{}: another connection changed the file while this write transaction was queued: nothing of it was stored; the store reloads its state from the file, retry",
+                            side.ctx.path
+                        ),
+                        source: None,
+                    })
+                }
+                Err(e) => side.failed = Some(e),
+            }
+        })
+    }
+
+    /// Commits the open transaction after everything sent before, without waiting: the
+    /// answer comes on the returned channel. A failed commit (or a failure of the
+    /// transaction's rows) rolls back and makes the writer thread refuse work until the hot
+    /// state is rebuilt ([`Pipe::reload`]): the transactions queued behind it were built on
+    /// its changes.
+    pub fn commit(&self) -> Result<Receiver<Result<()>>> {
+        let (reply, answer) = mpsc::sync_channel(1);
+        self.flight.post();
+        // Finishes the commit in the flight however the job ends: done, or dropped unrun
+        // because the writer thread is gone.
+        let mut finish = Finish(self.flight.clone(), false);
+        self.run(move |side| {
+            let result = match side.failed.take() {
+                Some(e) => Err(e),
+                None if side.flight.failed() => Err(flight::failed_commit(&side.ctx.path)),
+                None if side.hold.take().is_some_and(|answer| answer.recv().unwrap_or(false)) => {
+                    Err(Error::Storage { message: format!("{}: committing: failed on purpose (a test)", side.ctx.path), source: None })
+                }
+                None => side.conn.execute_batch("COMMIT").map_err(|e| side.ctx.sql("committing", e)),
+            };
+            if result.is_err() {
+                let _ = side.conn.execute_batch("ROLLBACK");
+            }
+            finish.1 = result.is_ok();
+            drop(finish);
+            let _ = reply.send(result);
+        })?;
+        Ok(answer)
+    }
+
+    /// Tests: the next commit waits for an answer on the returned channel, and fails if
+    /// it is `true`.
+    pub fn hold_next_commit(&self) -> Result<SyncSender<bool>> {
+        let (answer, held) = mpsc::sync_channel(1);
+        self.run(move |side| side.hold = Some(held))?;
+        Ok(answer)
+    }
+
+    fn run(&self, job: impl FnOnce(&mut Side) + Send + 'static) -> Result<()> {
+        self.tx.as_ref().ok_or_else(|| stopped(&self.ctx))?.send(Cmd::Run(Box::new(job))).map_err(|_| stopped(&self.ctx))
+    }
+
     /// Runs `f` on the writer thread after everything sent before, without waiting.
     pub fn post(&self, f: impl FnOnce(&Connection) + Send + 'static) -> Result<()> {
-        let job: Job = Box::new(move |side| f(&side.conn));
-        self.tx.as_ref().ok_or_else(|| stopped(&self.ctx))?.send(Cmd::Run(job)).map_err(|_| stopped(&self.ctx))
+        self.run(move |side| f(&side.conn))
     }
 
     /// Like [`Pipe::call`], but also runs when a row failed (it clears the failure): for
@@ -272,6 +399,19 @@ impl Pipe {
         self.tx.as_ref().ok_or_else(|| stopped(&self.ctx))?.send(Cmd::Run(job)).map_err(|_| stopped(&self.ctx))?;
         answer.recv().map_err(|_| stopped(&self.ctx))?
     }
+}
+
+/// Finishes a posted commit in its [`Flight`] when dropped (`.1`: it committed).
+struct Finish(Arc<Flight>, bool);
+
+impl Drop for Finish {
+    fn drop(&mut self) {
+        self.0.finish(self.1);
+    }
+}
+
+fn data_version(side: &Side) -> Result<i64> {
+    side.conn.query_row("PRAGMA data_version", [], |r| r.get(0)).map_err(|e| side.ctx.sql("reading the data version", e))
 }
 
 impl Drop for Pipe {
