@@ -609,9 +609,9 @@ impl JsTracker {
         let prepared = self.tracker().and_then(|t| Ok((t, event::from_js(event, None)?)));
         let turn = self.order.turn();
         Job::spawn(move || {
-            turn.run(|| {
+            turn.run_placed(|placed| {
                 let (tracker, event) = prepared?;
-                tracker.track(event).map(JsTracked::from)
+                tracker.track_placed(event, placed).map(JsTracked::from)
             })
         })
     }

@@ -240,6 +240,17 @@ impl<T: Clone> WriteInput<T> {
     }
 }
 
+/// Runs `work` with `placed` to call once the write's place is fixed, and calls it after
+/// `work` if `work` did not (a refused input, an error, a store that reruns writes).
+fn placing<T, P: FnOnce()>(placed: P, work: impl FnOnce(&mut Option<P>) -> Result<T>) -> Result<T> {
+    let mut placed = Some(placed);
+    let result = work(&mut placed);
+    if let Some(placed) = placed.take() {
+        placed();
+    }
+    result
+}
+
 /// Called with each action after it is committed.
 pub type Subscriber = Arc<dyn Fn(&ActionRecord) + Send + Sync>;
 
@@ -368,18 +379,26 @@ impl Tracker {
 
     /// Tracks one event. A bad event is refused ([`Error::BadEvent`]) and nothing is stored.
     pub fn track(&self, event: Event) -> Result<Tracked> {
-        event.check_with(&self.config.limits)?;
-        self.open()?;
-        let mut result = None;
-        // A store may run the closure again after a rollback (a retried transaction).
-        let mut event = WriteInput::new(&*self.store, event);
-        self.store.write(&mut |tx| {
-            result = Some(self.track_in(tx, event.take()?)?);
-            Ok(())
-        })?;
-        let result = result.expect("the write ran");
-        self.notify(result.actions.iter());
-        Ok(result)
+        self.track_placed(event, || {})
+    }
+
+    /// [`Tracker::track`], calling `placed` as soon as the event's place among the writes
+    /// is fixed (see [`Tracker::track_batch_placed`]).
+    pub fn track_placed(&self, event: Event, placed: impl FnOnce()) -> Result<Tracked> {
+        placing(placed, |placed| {
+            event.check_with(&self.config.limits)?;
+            self.open()?;
+            let mut result = None;
+            // A store may run the closure again after a rollback (a retried transaction).
+            let mut event = WriteInput::new(&*self.store, event);
+            self.write_placed(placed, &mut |tx| {
+                result = Some(self.track_in(tx, event.take()?)?);
+                Ok(())
+            })?;
+            let result = result.expect("the write ran");
+            self.notify(result.actions.iter());
+            Ok(result)
+        })
     }
 
     /// Tracks a batch in one transaction. If any event is bad the whole batch is refused
@@ -395,12 +414,10 @@ impl Tracker {
     /// in flight, as the Node binding's) can let the next one start then: with SQLite its
     /// work in memory overlaps this batch's commit.
     pub fn track_batch_placed(&self, events: Vec<Event>, placed: impl FnOnce()) -> Result<Vec<Tracked>> {
-        let mut placed = Some(placed);
-        let result = check_batch_with(&events, &self.config.limits).and_then(|()| self.apply(events, &mut placed));
-        if let Some(placed) = placed.take() {
-            placed();
-        }
-        result
+        placing(placed, |placed| {
+            check_batch_with(&events, &self.config.limits)?;
+            self.apply(events, placed)
+        })
     }
 
     fn apply(&self, events: Vec<Event>, placed: &mut Option<impl FnOnce()>) -> Result<Vec<Tracked>> {
@@ -409,11 +426,7 @@ impl Tracker {
         // A store may run the closure again after a rollback (a retried transaction): each
         // run starts from the whole batch and empty results.
         let mut events = WriteInput::new(&*self.store, events);
-        let in_start_order = !self.store.reruns_writes();
-        self.store.write(&mut |tx| {
-            if in_start_order && let Some(placed) = placed.take() {
-                placed();
-            }
+        self.write_placed(placed, &mut |tx| {
             results.clear();
             let batch = events.take()?;
             tx.prefetch(&mut batch.iter().flat_map(|e| e.keys.iter()))?;
@@ -424,6 +437,18 @@ impl Tracker {
         })?;
         self.notify(results.iter().flat_map(|r| &r.actions));
         Ok(results)
+    }
+
+    /// Runs `f` in one write transaction, calling `placed` (if not called yet) when the
+    /// transaction starts on a store that applies writes in the order they start.
+    fn write_placed(&self, placed: &mut Option<impl FnOnce()>, f: &mut dyn FnMut(&mut dyn Tx) -> Result<()>) -> Result<()> {
+        let in_start_order = !self.store.reruns_writes();
+        self.store.write(&mut |tx| {
+            if in_start_order && let Some(placed) = placed.take() {
+                placed();
+            }
+            f(tx)
+        })
     }
 
     fn track_in(&self, tx: &mut dyn Tx, event: Event) -> Result<Tracked> {
