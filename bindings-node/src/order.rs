@@ -61,15 +61,10 @@ pub(crate) struct Turn {
 }
 
 impl Turn {
-    /// Waits for this turn, runs `f`, then lets the next turn go (also if `f` panics).
-    pub(crate) fn run<T>(self, f: impl FnOnce() -> T) -> T {
-        self.run_placed(|_| f())
-    }
-
-    /// Like [`Turn::run`], but `f` may let the next turn go earlier, by calling the
-    /// function it is given (once its work's place is fixed, see
-    /// `Tracker::track_batch_placed`); later calls do nothing.
-    pub(crate) fn run_placed<T>(mut self, f: impl FnOnce(&dyn Fn()) -> T) -> T {
+    /// Waits for this turn, runs `f`, then lets the next turn go (also if `f` panics), or
+    /// earlier if `f` calls the function it is given (once its work's place is fixed, see
+    /// `Tracker::track_batch_placed`; later calls do nothing).
+    pub(crate) fn run<T>(mut self, f: impl FnOnce(&dyn Fn()) -> T) -> T {
         {
             let mut s = self.order.state.lock().unwrap_or_else(PoisonError::into_inner);
             while s.serving != self.ticket {
@@ -126,14 +121,14 @@ mod tests {
                 continue;
             }
             let seen = seen.clone();
-            handles.push(std::thread::spawn(move || turn.run(|| seen.lock().expect("lock").push(i))));
+            handles.push(std::thread::spawn(move || turn.run(|_| seen.lock().expect("lock").push(i))));
         }
         for h in handles {
             h.join().expect("a turn");
         }
         assert_eq!(*seen.lock().expect("lock"), vec![0, 1, 3, 4, 5]);
         // a later turn still runs at once
-        order.turn().run(|| ());
+        order.turn().run(|_| ());
     }
 
     #[test]
@@ -143,14 +138,14 @@ mod tests {
         let (started, started_rx) = std::sync::mpsc::channel();
         let (finish, finish_rx) = std::sync::mpsc::channel::<()>();
         let a = std::thread::spawn(move || {
-            first.run_placed(|placed| {
+            first.run(|placed| {
                 placed();
                 placed(); // again: no effect
                 finish_rx.recv().expect("finish");
             })
         });
         // The second turn runs while the first one is still working.
-        second.run(|| started.send(()).expect("send"));
+        second.run(|_| started.send(()).expect("send"));
         started_rx.recv().expect("second ran");
         finish.send(()).expect("send");
         a.join().expect("first");
@@ -158,8 +153,8 @@ mod tests {
         let seen = Arc::new(Mutex::new(Vec::new()));
         let (t3, t4) = (order.turn(), order.turn());
         let s4 = seen.clone();
-        let h = std::thread::spawn(move || t4.run(|| s4.lock().expect("lock").push(4)));
-        t3.run(|| seen.lock().expect("lock").push(3));
+        let h = std::thread::spawn(move || t4.run(|_| s4.lock().expect("lock").push(4)));
+        t3.run(|_| seen.lock().expect("lock").push(3));
         h.join().expect("t4");
         assert_eq!(*seen.lock().expect("lock"), vec![3, 4]);
     }

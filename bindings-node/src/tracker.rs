@@ -609,7 +609,7 @@ impl JsTracker {
         let prepared = self.tracker().and_then(|t| Ok((t, event::from_js(event, None)?)));
         let turn = self.order.turn();
         Job::spawn(move || {
-            turn.run_placed(|placed| {
+            turn.run(|placed| {
                 let (tracker, event) = prepared?;
                 tracker.track_placed(event, placed).map(JsTracked::from)
             })
@@ -640,7 +640,7 @@ impl JsTracker {
         let prepared = self.tracker().and_then(|t| Ok((t, batch::events(env, &events)?)));
         let turn = self.order.turn();
         Job::spawn(move || {
-            turn.run_placed(|placed| {
+            turn.run(|placed| {
                 let (tracker, events) = prepared?;
                 Ok(json::Parsed(tracker.track_batch_placed(events, placed)?.into_iter().map(JsTracked::from).collect()))
             })
@@ -658,7 +658,7 @@ impl JsTracker {
         let prepared = self.tracker().and_then(|t| Ok((t, batch::events(env, &events)?)));
         let turn = self.order.turn();
         Job::spawn(move || {
-            turn.run_placed(|placed| {
+            turn.run(|placed| {
                 let (tracker, events) = prepared?;
                 Ok(json::Parsed(JsBatchSummary::of(&tracker.track_batch_placed(events, placed)?)))
             })

@@ -725,3 +725,35 @@ fn a_batch_is_placed_before_its_commit_and_placed_once() {
     assert_eq!(calls.get(), 1);
     assert_eq!(events_in(&*store), BATCH as u64);
 }
+
+/// Single events (small transactions, committed on the calling thread when the writer
+/// thread has nothing queued) into a database that fills up: the event that hits the limit
+/// leaves nothing, and everything acknowledged before it is stored.
+#[test]
+fn a_full_database_fails_a_single_event_cleanly() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("full-single.db");
+    let store = Arc::new(SqliteStore::open_with(&path, SqliteOptions { max_size: Some(128 * 1024), ..Default::default() }).unwrap());
+    let t = tracker_on(store.clone());
+    let events: Vec<Event> = (0..).flat_map(crash_batch).take(100_000).collect();
+    let mut acked = 0;
+    let err = loop {
+        match t.track(events[acked].clone()) {
+            Ok(_) => acked += 1,
+            Err(e) => break e,
+        }
+        assert!(acked < events.len(), "the limit was never reached");
+    };
+    let m = message(&err);
+    assert!(m.contains("full-single.db") && m.contains("size limit of 131072 bytes"), "{m}");
+    assert_eq!(events_in(&*store), acked as u64);
+    assert_eq!(summaries_match(&*store), acked as u64);
+    assert!(store.check().unwrap().problems.is_empty());
+    drop(t);
+    drop(store);
+    let store = Arc::new(SqliteStore::open(&path).unwrap());
+    assert_eq!(events_in(&*store), acked as u64);
+    let t = tracker_on(store.clone());
+    t.track(events[acked].clone()).unwrap();
+    assert!(store.check().unwrap().problems.is_empty());
+}

@@ -38,15 +38,17 @@
 //! [`Store::write`] runs in `BEGIN IMMEDIATE` on the one writer connection, owned by a
 //! writer thread: the rows a transaction produces (events, actions, links, the journal
 //! entry) are streamed to that thread while the tracker goes on with the next event, so
-//! SQLite's work and the tracker's overlap on two cores; `write` returns once `COMMIT`
-//! has. The `COMMIT` is handed to the writer thread and the store's locks are let go
-//! before waiting for it, so with several writing threads the next transaction's work in
-//! memory overlaps this one's commit (its `BEGIN` is queued behind it; should another
-//! connection commit in between, the queued transaction fails, says so, and changes
-//! nothing). If the closure fails (or panics), or a row or the commit fails, SQLite rolls
-//! back and the hot state is rebuilt from the file: nothing of the transaction remains. A
-//! transaction queued behind a failed commit was built on its changes, so it fails too
-//! (and says so), before anything of it is stored.
+//! SQLite's work and the tracker's overlap on two cores (a small transaction, or the rest
+//! of one the writer thread has caught up with, is applied and committed by the calling
+//! thread itself, which saves the hand-offs); `write` returns once `COMMIT` has. When the
+//! writer thread still has work queued, the `COMMIT` is handed to it and the store's locks
+//! are let go before waiting for it, so with several writing threads the next
+//! transaction's work in memory overlaps this one's commit (its `BEGIN` is queued behind
+//! it; should another connection commit in between, the queued transaction fails, says
+//! so, and changes nothing). If the closure fails (or panics), or a row or the commit
+//! fails, SQLite rolls back and the hot state is rebuilt from the file: nothing of the
+//! transaction remains. A transaction queued behind a failed commit was built on its
+//! changes, so it fails too (and says so), before anything of it is stored.
 //! [`Store::read`] reads the hot state under a read lock (it waits for a write in
 //! progress, as with the memory store, and for the commits in flight, so that the file
 //! holds every event the hot state lists) and events through a pool of reader connections;
@@ -798,13 +800,26 @@ impl Store for SqliteStore {
                     ops: tx.ops.clone(),
                 })?;
             }
-            tx.sql.flush()
+            Ok(())
         });
         result?;
-        // Posted while the hot state is still locked, so a reader that sees this
-        // transaction's changes waits for its commit (`Flight::settle`). If it fails, the
-        // hot state is rebuilt below (`recover`), not here.
-        let committed = open.pipe.commit()?;
+        // With nothing queued for the writer thread (a small transaction, or one whose rows
+        // it has caught up with), the rest is applied and committed here: no hand-off. If
+        // that fails, `open` rolls back and rebuilds the hot state.
+        let now = open.pipe.commit_now(&mut tx.sql.rows.borrow_mut());
+        let committed = match now {
+            Some(done) => {
+                done?;
+                None
+            }
+            None => {
+                tx.sql.flush()?;
+                // Posted while the hot state is still locked, so a reader that sees this
+                // transaction's changes waits for its commit (`Flight::settle`). If it
+                // fails, the hot state is rebuilt below (`recover`), not here.
+                Some(open.pipe.commit()?)
+            }
+        };
         open.committed = true;
         drop(open);
         drop(hot);
@@ -830,6 +845,7 @@ impl Store for SqliteStore {
         }
         // The next transaction may start its work in memory while this one commits.
         drop(guard);
+        let Some(committed) = committed else { return Ok(()) };
         match committed.recv() {
             Ok(Ok(())) => Ok(()),
             Ok(Err(e)) => {
