@@ -4,7 +4,7 @@
 
 mod store_suite;
 
-use std::io::{BufRead, BufReader};
+use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
@@ -100,6 +100,7 @@ fn child(test: &str, env: (&str, &Path)) -> Child {
     Command::new(std::env::current_exe().unwrap())
         .args([test, "--exact", "--nocapture", "--test-threads=1"])
         .env(env.0, env.1)
+        .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
@@ -323,14 +324,15 @@ fn a_locked_database_gives_a_clear_error() {
     assert!(store.check().unwrap().problems.is_empty());
 }
 
-/// The child of the two-process test: holds the store open and writes when told.
+/// The child of the two-process test: holds the store open and writes when told (a line
+/// on its standard input).
 #[test]
 fn holder_child() {
     let Ok(path) = std::env::var("JC_HOLD_CHILD") else { return };
     let t = tracker_on(Arc::new(SqliteStore::open(&path).unwrap()));
     t.track_batch(crash_batch(0)).unwrap();
     println!("OPEN");
-    std::thread::sleep(Duration::from_millis(500));
+    std::io::stdin().read_line(&mut String::new()).unwrap();
     t.track_batch(crash_batch(1)).unwrap();
     println!("WROTE");
     std::thread::sleep(Duration::from_secs(60));
@@ -354,6 +356,7 @@ fn a_second_writer_is_refused_and_a_reader_follows() {
     assert!(m.contains("already open for writing"), "{m}");
     let reader = Arc::new(SqliteStore::open_with(&path, SqliteOptions { read_only: true, ..Default::default() }).unwrap());
     assert_eq!(events_in(&*reader), BATCH as u64);
+    writeln!(c.stdin.as_mut().unwrap(), "write").unwrap();
     assert!(lines.any(|l| l.ends_with("WROTE")));
     let t = tracker_on(reader.clone());
     assert_eq!(t.journey(&key("session:c60")).unwrap().len(), 1, "the reader follows the writer's commits");

@@ -59,7 +59,8 @@
 //! commit.
 //!
 //! One process writes a file at a time: a second [`SqliteStore::open`] of the same file
-//! (in this or another process) is refused with a clear error; a store opened with
+//! (in this or another process) is refused with a clear error (after waiting up to half a
+//! second, or the busy timeout if shorter, for a store just closed); a store opened with
 //! [`SqliteOptions::read_only`] works beside the writer and follows its commits
 //! (reloading the hot state when the file changed). A change committed to the file by
 //! another connection (a tool, a script) is picked up the same way, by the next write.
@@ -281,6 +282,25 @@ fn lock_exclusive(file: &File) -> std::io::Result<bool> {
     }
 }
 
+/// How long opening waits for the file's lock before calling it taken: a store closed a
+/// moment ago may still hold it through a child process being started (between its fork and
+/// its exec, the child shares the parent's open files).
+const LOCK_PATIENCE: Duration = Duration::from_millis(500);
+
+/// [`lock_exclusive`], tried again for up to `patience` while another holder has the lock.
+fn lock_with_patience(file: &File, patience: Duration) -> std::io::Result<bool> {
+    let start = std::time::Instant::now();
+    loop {
+        if lock_exclusive(file)? {
+            return Ok(true);
+        }
+        if start.elapsed() >= patience {
+            return Ok(false);
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
 impl SqliteStore {
     /// Opens (or creates) a store file with the default options.
     pub fn open(path: impl AsRef<Path>) -> Result<Self> {
@@ -312,7 +332,7 @@ impl SqliteStore {
             None
         } else {
             let file = File::open(path).map_err(|e| Error::Io { path: ctx.path.clone(), source: e })?;
-            match lock_exclusive(&file) {
+            match lock_with_patience(&file, options.busy_timeout.min(LOCK_PATIENCE)) {
                 Ok(true) => Some(file),
                 Ok(false) => {
                     return Err(Error::Storage {
