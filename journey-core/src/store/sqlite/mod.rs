@@ -108,7 +108,7 @@ pub use schema::CURRENT as SCHEMA_VERSION;
 use self::hot::Hot;
 use self::copier::Copier;
 use self::flight::Flight;
-use self::pipe::{Pipe, Row};
+use self::pipe::{Pipe, Row, Spent};
 use self::tx::{Direct, Piped, ReadTx, WriteTx};
 use super::{KeyHasher, Store, Tx};
 use crate::error::{Error, Result};
@@ -239,6 +239,8 @@ pub struct SqliteStore {
     readers: Mutex<Vec<Connection>>,
     /// The writer thread's commits in flight (also reached without the writer lock).
     flight: Arc<Flight>,
+    /// The rows the writer thread is done with (also reached without the writer lock).
+    spent: Spent,
     /// Held for the store's life: one writing store per file. Declared last, so that it is
     /// released after the connections close.
     _lock: Option<File>,
@@ -409,6 +411,7 @@ impl SqliteStore {
         let pipe = Pipe::start(conn, ctx.clone(), data_version)?;
         let store = SqliteStore {
             flight: pipe.flight.clone(),
+            spent: pipe.spent.clone(),
             writer: Mutex::new(Writer {
                 pipe,
                 copier,
@@ -863,8 +866,10 @@ impl Store for SqliteStore {
             // retried next time.
             let _ = self.checkpoint_locked(w);
         }
-        // The next transaction may start its work in memory while this one commits.
+        // The next transaction may start its work in memory while this one commits; this
+        // thread meanwhile frees the rows the writer thread is done with.
         drop(guard);
+        self.spent.free();
         let Some(committed) = committed else { return Ok(()) };
         match committed.recv() {
             Ok(Ok(())) => Ok(()),

@@ -195,13 +195,29 @@ impl Side {
     }
 }
 
+/// The rows the writer thread is done with, to be freed by a calling thread (see
+/// [`Pipe::spent`]). Reached without the store's locks.
+#[derive(Clone)]
+pub(crate) struct Spent(Arc<Mutex<Receiver<Vec<Row>>>>);
+
+impl Spent {
+    /// Frees them: called when the caller has let go of the store's locks, while it waits
+    /// for its commit.
+    pub fn free(&self) {
+        let spent = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        for rows in spent.try_iter() {
+            drop(rows);
+        }
+    }
+}
+
 /// The handle to the writer thread.
 pub(crate) struct Pipe {
     tx: Option<Sender<Cmd>>,
     /// Rows the writer thread has applied, sent back to be dropped by the thread that made
     /// them: freeing another thread's allocations takes the allocator's lock on that
     /// thread's arena (glibc), and the writer and the tracker then wait on each other.
-    spent: Mutex<Receiver<Vec<Row>>>,
+    pub spent: Spent,
     thread: Option<JoinHandle<()>>,
     ctx: Arc<Ctx>,
     /// The commits posted to the writer thread.
@@ -259,7 +275,7 @@ impl Pipe {
                 })
                 .map_err(|e| Error::Storage { message: format!("{}: cannot start the SQLite writer thread", ctx.path), source: Some(Box::new(e)) })?
         };
-        Ok(Pipe { tx: Some(tx), spent: Mutex::new(spent), thread: Some(thread), ctx, flight, side, queued })
+        Ok(Pipe { tx: Some(tx), spent: Spent(Arc::new(Mutex::new(spent))), thread: Some(thread), ctx, flight, side, queued })
     }
 
     /// Sends a command to the writer thread.
@@ -280,17 +296,10 @@ impl Pipe {
     }
 
     /// Sends rows; a failure is reported by the next [`Pipe::call`]. Returns an empty
-    /// buffer for the next rows: one the writer thread is done with, if any, else a new one
-    /// sized for a whole send (not grown row by row).
+    /// buffer for the next rows, sized for a whole send (not grown row by row).
     pub fn send(&self, rows: Vec<Row>) -> Result<Vec<Row>> {
         self.send_cmd(Cmd::Rows(rows))?;
-        let spent = self.spent.lock().unwrap_or_else(|p| p.into_inner());
-        let mut reuse = None;
-        for mut rows in spent.try_iter() {
-            rows.clear();
-            reuse.get_or_insert(rows);
-        }
-        Ok(reuse.unwrap_or_else(|| Vec::with_capacity(ROWS_PER_SEND)))
+        Ok(Vec::with_capacity(ROWS_PER_SEND))
     }
 
     /// Runs `f` on the writer connection after everything sent before, and waits for its
