@@ -32,6 +32,14 @@ fn remove(path: &Path) {
     }
 }
 
+/// The CPU seconds in a `/proc/.../stat` text: utime and stime, fields 14 and 15 of
+/// stat(5), in clock ticks (100 a second here), after the `(name)`.
+fn stat_cpu(stat: &str) -> f64 {
+    let Some(close) = stat.rfind(')') else { return 0.0 };
+    let fields: Vec<&str> = stat[close + 2..].split_whitespace().collect();
+    fields.get(11..13).map_or(0.0, |f| f.iter().filter_map(|x| x.parse::<f64>().ok()).sum::<f64>() / 100.0)
+}
+
 /// CPU seconds used so far by this process's threads, by thread name; the main thread is
 /// named `main` (Linux; empty elsewhere).
 fn thread_cpu() -> Vec<(String, f64)> {
@@ -42,20 +50,14 @@ fn thread_cpu() -> Vec<(String, f64)> {
         let main = task.file_name().to_str() == Some(pid.as_str());
         let Ok(stat) = std::fs::read_to_string(task.path().join("stat")) else { continue };
         let (Some(open), Some(close)) = (stat.find('('), stat.rfind(')')) else { continue };
-        let fields: Vec<&str> = stat[close + 2..].split_whitespace().collect();
-        // utime and stime, fields 14 and 15 of stat(5), in clock ticks (100 a second here).
-        let ticks: f64 = fields.get(11..13).map_or(0.0, |f| f.iter().filter_map(|x| x.parse::<f64>().ok()).sum());
-        out.push((if main { "main".to_string() } else { stat[open + 1..close].to_string() }, ticks / 100.0));
+        out.push((if main { "main".to_string() } else { stat[open + 1..close].to_string() }, stat_cpu(&stat)));
     }
     out
 }
 
 /// CPU seconds used so far by the calling thread (Linux; 0 elsewhere).
 fn own_cpu() -> f64 {
-    let Ok(stat) = std::fs::read_to_string("/proc/thread-self/stat") else { return 0.0 };
-    let Some(close) = stat.rfind(')') else { return 0.0 };
-    let fields: Vec<&str> = stat[close + 2..].split_whitespace().collect();
-    fields.get(11..13).map_or(0.0, |f| f.iter().filter_map(|x| x.parse::<f64>().ok()).sum::<f64>() / 100.0)
+    std::fs::read_to_string("/proc/thread-self/stat").map_or(0.0, |stat| stat_cpu(&stat))
 }
 
 /// CPU seconds a thread named `name` used between two [`thread_cpu`] readings.

@@ -38,12 +38,6 @@ impl Flight {
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// No commit is waiting for the writer thread.
-    pub fn idle(&self) -> bool {
-        let s = self.state();
-        s.done == s.posted
-    }
-
     /// A commit is being posted (called under the store's locks, before posting it).
     pub fn post(&self) {
         self.state().posted += 1;

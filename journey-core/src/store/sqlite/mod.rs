@@ -559,7 +559,7 @@ impl SqliteStore {
     fn recover(&self, rebuilds: u64) {
         let w = self.writer();
         let mut hot = self.hot_write();
-        if w.pipe.flight.rebuilds() == rebuilds {
+        if self.flight.rebuilds() == rebuilds {
             self.rebuild(&w.pipe, &mut hot);
         }
     }
@@ -781,8 +781,8 @@ impl Store for SqliteStore {
         let w = &mut *guard;
         let mut hot = self.hot_write();
         self.broken(&hot)?;
-        let rebuilds = w.pipe.flight.rebuilds();
-        if w.pipe.flight.idle() {
+        let rebuilds = self.flight.rebuilds();
+        if self.flight.in_flight() == 0 {
             if w.pipe.begin_now()? {
                 // Another connection (a tool, a script) changed the file: start from what it holds.
                 self.rebuild(&w.pipe, &mut hot);

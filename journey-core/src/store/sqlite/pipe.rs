@@ -87,6 +87,27 @@ pub(crate) struct Side {
 }
 
 impl Side {
+    /// Why the open transaction cannot go on, if it cannot: a row of it failed, or a commit
+    /// before it failed (it was built on that one's changes). Clears the row failure.
+    fn failure(&mut self) -> Option<Error> {
+        self.failed.take().or_else(|| self.flight.failed().then(|| flight::failed_commit(&self.ctx.path)))
+    }
+
+    fn commit(&self) -> Result<()> {
+        self.conn.execute_batch("COMMIT").map_err(|e| self.ctx.sql("committing", e))
+    }
+
+    fn begin(&self) -> Result<()> {
+        self.conn.execute_batch("BEGIN IMMEDIATE").map_err(|e| self.ctx.sql("starting a write transaction", e))
+    }
+
+    /// Whether another connection committed since the hot state last matched the file;
+    /// the file's data version is taken as matching from now on.
+    fn version_changed(&mut self) -> Result<bool> {
+        let version = self.conn.query_row("PRAGMA data_version", [], |r| r.get(0)).map_err(|e| self.ctx.sql("reading the data version", e))?;
+        Ok(std::mem::replace(&mut self.data_version, version) != version)
+    }
+
     /// Applies rows in order; events and actions (the bulk) through statements looked up
     /// once per group.
     fn apply_all(&mut self, rows: &[Row]) -> Result<()> {
@@ -204,10 +225,7 @@ impl Spent {
     /// Frees them: called when the caller has let go of the store's locks, while it waits
     /// for its commit.
     pub fn free(&self) {
-        let spent = self.0.lock().unwrap_or_else(|p| p.into_inner());
-        for rows in spent.try_iter() {
-            drop(rows);
-        }
+        self.0.lock().unwrap_or_else(|p| p.into_inner()).try_iter().for_each(drop);
     }
 }
 
@@ -306,9 +324,8 @@ impl Pipe {
     /// answer; fails instead with the first failure of a row sent before.
     /// Refused after a failed commit until the hot state is rebuilt ([`Pipe::reload`]).
     pub fn call<T: Send + 'static>(&self, f: impl FnOnce(&Connection) -> Result<T> + Send + 'static) -> Result<T> {
-        self.call_side(move |side| match side.failed.take() {
+        self.call_side(move |side| match side.failure() {
             Some(e) => Err(e),
-            None if side.flight.failed() => Err(flight::failed_commit(&side.ctx.path)),
             None => f(&side.conn),
         })
     }
@@ -319,7 +336,7 @@ impl Pipe {
     pub fn reload<T: Send + 'static>(&self, load: impl FnOnce(&Connection) -> Result<T> + Send + 'static) -> Result<T> {
         self.call_side(move |side| {
             side.failed = None;
-            side.data_version = data_version(side)?;
+            side.version_changed()?;
             let loaded = load(&side.conn);
             side.flight.rebuilt();
             loaded
@@ -329,26 +346,18 @@ impl Pipe {
     /// Whether another connection committed since the hot state last matched the file
     /// (the data version is taken as matching from now on).
     pub fn changed(&self) -> Result<bool> {
-        self.call_side(|side| {
-            let version = data_version(side)?;
-            let changed = version != side.data_version;
-            side.data_version = version;
-            Ok(changed)
-        })
+        self.call_side(Side::version_changed)
     }
 
     /// Begins a write transaction and waits for it: `Ok(true)` if another connection
     /// committed since the hot state last matched the file (rebuild it before writing).
     pub fn begin_now(&self) -> Result<bool> {
         self.call_side(|side| {
-            if side.flight.failed() {
-                return Err(flight::failed_commit(&side.ctx.path));
+            if let Some(e) = side.failure() {
+                return Err(e);
             }
-            side.conn.execute_batch("BEGIN IMMEDIATE").map_err(|e| side.ctx.sql("starting a write transaction", e))?;
-            let version = data_version(side)?;
-            let changed = version != side.data_version;
-            side.data_version = version;
-            Ok(changed)
+            side.begin()?;
+            side.version_changed()
         })
     }
 
@@ -358,18 +367,11 @@ impl Pipe {
     /// reports why.
     pub fn begin_queued(&self) -> Result<()> {
         self.run(|side| {
-            if side.flight.failed() {
-                side.failed = Some(flight::failed_commit(&side.ctx.path));
+            if let Some(e) = side.failure() {
+                side.failed = Some(e);
                 return;
             }
-            let begun = side.conn.execute_batch("BEGIN IMMEDIATE").map_err(|e| side.ctx.sql("starting a write transaction", e));
-            let changed = begun.and_then(|()| {
-                let version = data_version(side)?;
-                let changed = version != side.data_version;
-                side.data_version = version;
-                Ok(changed)
-            });
-            match changed {
+            match side.begin().and_then(|()| side.version_changed()) {
                 Ok(false) => {}
                 Ok(true) => {
                     side.failed = Some(Error::Storage {
@@ -397,13 +399,12 @@ impl Pipe {
         // because the writer thread is gone.
         let mut finish = Finish(self.flight.clone(), false);
         self.run(move |side| {
-            let result = match side.failed.take() {
+            let result = match side.failure() {
                 Some(e) => Err(e),
-                None if side.flight.failed() => Err(flight::failed_commit(&side.ctx.path)),
                 None if side.hold.take().is_some_and(|answer| answer.recv().unwrap_or(false)) => {
                     Err(Error::Storage { message: format!("{}: committing: failed on purpose (a test)", side.ctx.path), source: None })
                 }
-                None => side.conn.execute_batch("COMMIT").map_err(|e| side.ctx.sql("committing", e)),
+                None => side.commit(),
             };
             if result.is_err() {
                 let _ = side.conn.execute_batch("ROLLBACK");
@@ -431,10 +432,9 @@ impl Pipe {
         if side.hold.is_some() {
             return None;
         }
-        let result = match side.failed.take() {
+        let result = match side.failure() {
             Some(e) => Err(e),
-            None if side.flight.failed() => Err(flight::failed_commit(&side.ctx.path)),
-            None => side.apply_all(rows).and_then(|()| side.conn.execute_batch("COMMIT").map_err(|e| side.ctx.sql("committing", e))),
+            None => side.apply_all(rows).and_then(|()| side.commit()),
         };
         rows.clear();
         Some(result)
@@ -484,10 +484,6 @@ impl Drop for Finish {
     fn drop(&mut self) {
         self.0.finish(self.1);
     }
-}
-
-fn data_version(side: &Side) -> Result<i64> {
-    side.conn.query_row("PRAGMA data_version", [], |r| r.get(0)).map_err(|e| side.ctx.sql("reading the data version", e))
 }
 
 impl Drop for Pipe {
