@@ -47,7 +47,10 @@ rm -rf "$wheels"
 # turns the whole workspace into an extension-module build.
 unset PYO3_BUILD_EXTENSION_MODULE
 # `testing` adds the hidden `_panic_for_testing` hook that the panic-guard test calls.
-(cd "$binding" && "$venv/bin/maturin" build --release --features testing --interpreter "$python" --out "$wheels")
+# `--target` the host, as the napi CLI builds the Node addon: both then build into
+# target/<host>/release and share journey-core and every dependency (built once, not twice).
+host=$(rustc -vV | sed -n 's/^host: //p')
+(cd "$binding" && "$venv/bin/maturin" build --release --target "$host" --features testing --interpreter "$python" --out "$wheels")
 shopt -s nullglob
 built=("$wheels"/journey_core-*.whl)
 shopt -u nullglob
