@@ -5,6 +5,7 @@
 //! give ([`crate::batch`], [`Parsed`]).
 
 use std::cell::Cell;
+use std::marker::PhantomData;
 use std::ptr;
 
 use napi::bindgen_prelude::{ToNapiValue, TypeName, ValueType};
@@ -123,12 +124,25 @@ pub(crate) fn serialise(env: &Env, value: sys::napi_value) -> Result<sys::napi_v
 
 /// A result handed to JavaScript as the objects `JSON.parse` makes of its serde JSON: the
 /// same objects the `#[napi(object)]` conversion builds when the serde names are the
-/// JavaScript ones (camelCase, `null` for `None`), built much faster.
-pub struct Parsed<T>(pub T);
+/// JavaScript ones (camelCase, `null` for `None`), built much faster. The text is made
+/// where the value is ([`Parsed::of`], on the thread pool), so that the event loop only
+/// parses it, and the value is freed by the thread that allocated it.
+pub struct Parsed<T> {
+    text: String,
+    of: PhantomData<fn() -> T>,
+}
 
-impl<T: Serialize> ToNapiValue for Parsed<T> {
+impl<T: Serialize> Parsed<T> {
+    /// `value` as the JSON text JavaScript will parse.
+    pub fn of(value: &T) -> journey_core::Result<Self> {
+        let text = serde_json::to_string(value).map_err(|e| journey_core::Error::storage("cannot serialise a result for JavaScript", e))?;
+        Ok(Parsed { text, of: PhantomData })
+    }
+}
+
+impl<T> ToNapiValue for Parsed<T> {
     unsafe fn to_napi_value(env: sys::napi_env, val: Self) -> Result<sys::napi_value> {
-        let text = serde_json::to_string(&val.0).map_err(|e| Error::new(Status::GenericFailure, e.to_string()))?;
+        let text = val.text;
         let mut js = ptr::null_mut();
         // SAFETY: env is the current call's; the text is valid UTF-8 of the given length.
         status(unsafe { sys::napi_create_string_utf8(env, text.as_ptr().cast(), text.len() as isize, &mut js) }, "creating a string")?;

@@ -642,7 +642,7 @@ impl JsTracker {
         Job::spawn(move || {
             turn.run(|placed| {
                 let (tracker, events) = prepared?;
-                Ok(json::Parsed(tracker.track_batch_placed(events, placed)?.into_iter().map(JsTracked::from).collect()))
+                json::Parsed::of(&tracker.track_batch_placed(events, placed)?.into_iter().map(JsTracked::from).collect::<Vec<_>>())
             })
         })
     }
@@ -660,7 +660,7 @@ impl JsTracker {
         Job::spawn(move || {
             turn.run(|placed| {
                 let (tracker, events) = prepared?;
-                Ok(json::Parsed(JsBatchSummary::of(&tracker.track_batch_placed(events, placed)?)))
+                json::Parsed::of(&JsBatchSummary::of(&tracker.track_batch_placed(events, placed)?))
             })
         })
     }
