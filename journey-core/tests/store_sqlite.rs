@@ -760,3 +760,35 @@ fn a_full_database_fails_a_single_event_cleanly() {
     t.track(events[acked].clone()).unwrap();
     assert!(store.check().unwrap().problems.is_empty());
 }
+
+/// The WAL copier is background work: its thread runs 10 nice steps below the thread
+/// that opened the store (at most 19). Linux only (elsewhere a priority is per process).
+#[cfg(target_os = "linux")]
+#[test]
+fn the_wal_copier_thread_yields_to_the_writers() {
+    /// A thread's name and nice value, from its stat(5) file.
+    fn name_and_nice(stat: &std::path::Path) -> Option<(String, i64)> {
+        let stat = std::fs::read_to_string(stat).ok()?;
+        let (name, rest) = stat.split_once(" (")?.1.rsplit_once(") ")?;
+        // After the name: state is field 3, nice field 19.
+        Some((name.to_string(), rest.split(' ').nth(16)?.parse().ok()?))
+    }
+    /// The nice value of each thread of this process named `journey-walcopy`.
+    fn copier_nices() -> Vec<i64> {
+        let tasks = std::fs::read_dir("/proc/self/task").unwrap().flatten();
+        tasks.filter_map(|t| name_and_nice(&t.path().join("stat"))).filter(|(name, _)| name == "journey-walcopy").map(|(_, n)| n).collect()
+    }
+    let (_, own) = name_and_nice(std::path::Path::new("/proc/thread-self/stat")).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let _store = SqliteStore::open(dir.path().join("nice.db")).unwrap();
+    // The thread lowers its own priority as it starts; other tests' copiers count too.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    loop {
+        let nices = copier_nices();
+        if !nices.is_empty() && nices.iter().all(|&n| n == (own + 10).min(19)) {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "copier threads' nice values: {nices:?}");
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+}

@@ -26,6 +26,7 @@ impl Copier {
         // One request waits at most: asking again while one waits changes nothing.
         let (asks, asked): (SyncSender<()>, Receiver<()>) = mpsc::sync_channel(1);
         let thread = std::thread::Builder::new().name("journey-walcopy".into()).spawn(move || {
+            yield_to_callers();
             for () in asked {
                 // A failed or busy copy is retried at the next request; a real I/O error
                 // also fails the writer's next commit, which reports it.
@@ -41,6 +42,19 @@ impl Copier {
             // Full: a request already waits, which copies this too.
             let _ = asks.try_send(());
         }
+    }
+}
+
+/// Lowers the calling thread's priority by 10 nice steps (at most to 19): the copy is
+/// background work, and on a machine with few cores it would otherwise take turns with the
+/// tracking and writer threads that callers wait for. Linux only, where the priority is per
+/// thread (elsewhere `setpriority` would lower the whole process); a refusal changes nothing.
+fn yield_to_callers() {
+    #[cfg(target_os = "linux")]
+    // SAFETY: plain system calls on the calling thread (`who = 0`), no memory involved.
+    unsafe {
+        let nice = libc::getpriority(libc::PRIO_PROCESS, 0);
+        libc::setpriority(libc::PRIO_PROCESS, 0, (nice + 10).min(19));
     }
 }
 
