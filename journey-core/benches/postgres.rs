@@ -21,6 +21,9 @@ use postgres::{Client, NoTls};
 
 mod common;
 
+#[global_allocator]
+static ALLOCATOR: common::Allocator<false> = common::Allocator;
+
 fn schema(tag: &str) -> String {
     format!("jc_bench_{tag}_{}", std::process::id())
 }
@@ -78,7 +81,7 @@ fn main() {
     let batches: Vec<Vec<Event>> = log.chunks(batch).map(|c| c.to_vec()).collect();
     let mut c = Client::connect(&url, NoTls).unwrap();
     let version: String = c.query_one("SHOW server_version", &[]).unwrap().get(0);
-    println!("postgres: {events} events over {profiles} keys, 20 waypoints, batches of {batch}, server {version}");
+    println!("postgres: {events} events over {profiles} keys, 20 waypoints, batches of {batch}, server {version}, allocator {}", ALLOCATOR.name());
 
     let one = schema("one");
     let (single, fired) = ingest(&url, &one, &doc, &batches, 1);

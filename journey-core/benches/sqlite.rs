@@ -8,7 +8,8 @@
 //! `cargo bench -p journey-core --bench sqlite` (EVENTS=... PROFILES=... BATCH=... to
 //! resize, DIR=... for the folder of the files, DURABILITY=os for synchronous=FULL,
 //! WRITERS=2 for two threads tracking the batches in turn, overlapping one batch's commit
-//! with the next one's work in memory).
+//! with the next one's work in memory, ALLOCATOR=system for glibc's malloc instead of
+//! mimalloc).
 //! Under `cargo test --all-targets` it runs once on 20,000 events, as a smoke test.
 
 use std::path::{Path, PathBuf};
@@ -21,6 +22,11 @@ use journey_core::{Event, IdentityKey, Tracker, TrackerConfig};
 use rusqlite::{Connection, params};
 
 mod common;
+
+// mimalloc by default: rows cross threads (built by the tracking thread, serialised by
+// the writer thread), where glibc's malloc costs ~10% of the rate (`ALLOCATOR=system`).
+#[global_allocator]
+static ALLOCATOR: common::Allocator<true> = common::Allocator;
 
 fn file_bytes(path: &Path) -> u64 {
     ["", "-wal"].iter().filter_map(|ext| std::fs::metadata(format!("{}{ext}", path.display())).ok()).map(|m| m.len()).sum()
@@ -81,8 +87,9 @@ fn main() {
     let (log, owner): (Vec<Event>, Vec<i64>) = common::log(&doc, events, profiles, false).into_iter().map(|(e, p)| (e, p as i64 + 1)).unzip();
     let batches: Vec<Vec<Event>> = log.chunks(batch).map(|c| c.to_vec()).collect();
     println!(
-        "sqlite: {events} events over {profiles} keys, 20 waypoints, batches of {batch} from {writers} thread(s), {durability:?} durability, files in {}",
-        dir.display()
+        "sqlite: {events} events over {profiles} keys, 20 waypoints, batches of {batch} from {writers} thread(s), {durability:?} durability, files in {}, allocator {}",
+        dir.display(),
+        ALLOCATOR.name()
     );
 
     // The in-memory tracker on the same batches, for reference.

@@ -1,9 +1,66 @@
 //! The synthetic workload shared by the `track` and `sqlite` benchmarks: the shop map
 //! with 20 waypoints, and a deterministic log of events over a number of profile keys.
 
+use std::alloc::{GlobalAlloc, Layout, System};
 use std::path::Path;
+use std::sync::atomic::{AtomicU8, Ordering};
 
 use journey_core::{Event, IdentityKey, MapDocument, Waypoint};
+
+/// A benchmark's allocator, chosen by `ALLOCATOR`: `mimalloc` (what the Python and Node
+/// bindings use) or `system` (glibc's malloc, what a Rust program gets unless it picks
+/// one); `MIMALLOC` is the default. The library itself leaves that choice to the program.
+pub struct Allocator<const MIMALLOC: bool>;
+
+/// 0: not chosen yet, 1: mimalloc, 2: the system's. Chosen at the first allocation,
+/// before `main`, so that every block is freed by the allocator that made it.
+static CHOSEN: AtomicU8 = AtomicU8::new(0);
+
+impl<const MIMALLOC: bool> Allocator<MIMALLOC> {
+    fn system() -> bool {
+        match CHOSEN.load(Ordering::Relaxed) {
+            0 => {
+                // SAFETY: getenv with a NUL-terminated name; nothing here allocates.
+                let value = unsafe { libc::getenv(c"ALLOCATOR".as_ptr()) };
+                // SAFETY: getenv returned NULL or a NUL-terminated string.
+                let value = (!value.is_null()).then(|| unsafe { std::ffi::CStr::from_ptr(value) }.to_bytes());
+                let system = match value {
+                    Some(b"system") => true,
+                    Some(b"mimalloc") => false,
+                    _ => !MIMALLOC,
+                };
+                CHOSEN.store(if system { 2 } else { 1 }, Ordering::Relaxed);
+                system
+            }
+            chosen => chosen == 2,
+        }
+    }
+
+    /// The allocator in use, for the report.
+    pub fn name(&self) -> &'static str {
+        if Self::system() { "the system's malloc" } else { "mimalloc" }
+    }
+}
+
+// SAFETY: every call goes to the one allocator chosen at the first allocation.
+unsafe impl<const MIMALLOC: bool> GlobalAlloc for Allocator<MIMALLOC> {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        // SAFETY: forwarded as is.
+        unsafe { if Self::system() { System.alloc(layout) } else { mimalloc::MiMalloc.alloc(layout) } }
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        // SAFETY: `ptr` came from the same allocator (the choice never changes).
+        unsafe { if Self::system() { System.dealloc(ptr, layout) } else { mimalloc::MiMalloc.dealloc(ptr, layout) } }
+    }
+    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
+        // SAFETY: forwarded as is.
+        unsafe { if Self::system() { System.alloc_zeroed(layout) } else { mimalloc::MiMalloc.alloc_zeroed(layout) } }
+    }
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        // SAFETY: as `dealloc`.
+        unsafe { if Self::system() { System.realloc(ptr, layout, new_size) } else { mimalloc::MiMalloc.realloc(ptr, layout, new_size) } }
+    }
+}
 
 /// A `usize` from the environment, or `default`.
 pub fn env(name: &str, default: usize) -> usize {
