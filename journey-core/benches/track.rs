@@ -4,7 +4,8 @@
 //!
 //! `cargo bench -p journey-core --bench track` (EVENTS=... PROFILES=... to resize,
 //! SCENARIO=sessions for bursty, realistic traffic, ALLOCATOR=mimalloc instead of the
-//! system's malloc).
+//! system's malloc). Under `cargo test --all-targets` it runs once on 20,000 events, as a
+//! smoke test.
 
 use std::time::Instant;
 
@@ -30,8 +31,10 @@ fn percentile(sorted: &[u64], p: f64) -> u64 {
 }
 
 fn main() {
-    let events = env("EVENTS", 1_000_000);
-    let profiles = env("PROFILES", 100_000);
+    // `cargo bench` passes --bench; `cargo test --all-targets` does not: a quick smoke run then.
+    let full = std::env::args().any(|a| a == "--bench");
+    let events = env("EVENTS", if full { 1_000_000 } else { 20_000 });
+    let profiles = env("PROFILES", if full { 100_000 } else { 2_000 });
     let doc = common::shop_with_20_waypoints();
     let keys: Vec<IdentityKey> = (0..profiles).map(|p| IdentityKey::parse(&format!("session:{p:08x}")).unwrap()).collect();
     // SCENARIO=uniform (default) or sessions: see `common::log`.
@@ -58,7 +61,7 @@ fn main() {
     latencies.sort_unstable();
 
     let mut ctx = Vec::with_capacity(100_000);
-    for n in 0..env("CONTEXTS", 100_000) {
+    for n in 0..env("CONTEXTS", if full { 100_000 } else { 2_000 }) {
         let k = &keys[next() as usize % profiles];
         let t = Instant::now();
         std::hint::black_box(tracker.context(k).unwrap());
