@@ -7,6 +7,7 @@
 //!
 //! `cargo bench -p journey-core --bench sqlite` (EVENTS=... PROFILES=... BATCH=... to
 //! resize, DIR=... for the folder of the files, DURABILITY=os for synchronous=FULL,
+//! NO_LINKS=1 for a log without shared e-mail keys (no merges),
 //! WRITERS=2 for two threads tracking the batches in turn, overlapping one batch's commit
 //! with the next one's work in memory, ALLOCATOR=system for glibc's malloc instead of
 //! mimalloc).

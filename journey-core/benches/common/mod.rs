@@ -89,7 +89,8 @@ pub fn shop_with_20_waypoints() -> MapDocument {
 
 /// A deterministic log (a linear congruential generator, seed 42) of `events` events over
 /// `profiles` session keys, in arrival order, each with the index of its session key.
-/// 10% of events also carry an e-mail key shared by two sessions; 25% a numeric `value`.
+/// 10% of events also carry an e-mail key shared by two sessions (which merges their
+/// profiles; none with `NO_LINKS=1`, the rest of the log unchanged); 25% a numeric `value`.
 ///
 /// `sessions = false` (the uniform stress): every event goes to a random profile, 20 µs
 /// apart, so a profile's events are ~30 min apart and most deadlines are missed.
@@ -105,6 +106,7 @@ pub fn log(doc: &MapDocument, events: usize, profiles: usize, sessions: bool) ->
     };
     let keys: Vec<IdentityKey> = (0..profiles).map(|p| IdentityKey::parse(&format!("session:{p:08x}")).unwrap()).collect();
     let t0: i64 = 1_736_121_600_000_000;
+    let links = std::env::var_os("NO_LINKS").is_none();
     let mut stamped: Vec<(i64, usize)> = Vec::with_capacity(events);
     if sessions {
         while stamped.len() < events {
@@ -124,7 +126,7 @@ pub fn log(doc: &MapDocument, events: usize, profiles: usize, sessions: bool) ->
         .into_iter()
         .map(|(ts, p)| {
             let mut e = Event::new(ts, keys[p].clone(), names[next() as usize % names.len()].clone(), channels[next() as usize % 5]);
-            if next() % 10 == 0 {
+            if next() % 10 == 0 && links {
                 e = e.with_key(IdentityKey::parse(&format!("email:{}@example.com", p % (profiles / 2).max(1))).unwrap());
             }
             if next() % 4 == 0 {
