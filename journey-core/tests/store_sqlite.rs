@@ -47,6 +47,11 @@ fn storage_message(r: Result<impl std::fmt::Debug, Error>) -> String {
     }
 }
 
+/// A store at `path` that may grow to `bytes` at most (a full disk, reproducibly).
+fn size_limited(path: &Path, bytes: u64) -> Arc<SqliteStore> {
+    Arc::new(SqliteStore::open_with(path, SqliteOptions { max_size: Some(bytes), ..Default::default() }).unwrap())
+}
+
 fn events_in(store: &dyn Store) -> u64 {
     let mut n = 0;
     store
@@ -276,7 +281,7 @@ fn a_full_database_fails_the_batch_cleanly() {
     let limit = 256 * 1024;
     let mut acked = 0;
     let m = {
-        let store = Arc::new(SqliteStore::open_with(&path, SqliteOptions { max_size: Some(limit), ..Default::default() }).unwrap());
+        let store = size_limited(&path, limit);
         let t = tracker_on(store.clone());
         let err = loop {
             match t.track_batch(crash_batch(acked)) {
@@ -601,7 +606,7 @@ fn concurrent_writers_lose_nothing_and_readers_see_only_the_file() {
 fn a_full_database_with_writers_queued_fails_them_cleanly() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("full-writers.db");
-    let store = Arc::new(SqliteStore::open_with(&path, SqliteOptions { max_size: Some(256 * 1024), ..Default::default() }).unwrap());
+    let store = size_limited(&path, 256 * 1024);
     let t = tracker_on(store.clone());
     let writers = 3;
     let results: Vec<(usize, String)> = std::thread::scope(|s| {
@@ -736,7 +741,7 @@ fn a_batch_is_placed_before_its_commit_and_placed_once() {
 fn a_full_database_fails_a_single_event_cleanly() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("full-single.db");
-    let store = Arc::new(SqliteStore::open_with(&path, SqliteOptions { max_size: Some(128 * 1024), ..Default::default() }).unwrap());
+    let store = size_limited(&path, 128 * 1024);
     let t = tracker_on(store.clone());
     let events: Vec<Event> = (0..).flat_map(crash_batch).take(100_000).collect();
     let mut acked = 0;

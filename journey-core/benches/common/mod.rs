@@ -36,29 +36,35 @@ impl<const MIMALLOC: bool> Allocator<MIMALLOC> {
         }
     }
 
+    /// The allocator every call goes to.
+    fn chosen() -> &'static dyn GlobalAlloc {
+        if Self::system() { &System } else { &mimalloc::MiMalloc }
+    }
+
     /// The allocator in use, for the report.
     pub fn name(&self) -> &'static str {
         if Self::system() { "the system's malloc" } else { "mimalloc" }
     }
 }
 
-// SAFETY: every call goes to the one allocator chosen at the first allocation.
+// SAFETY: every call goes to the one allocator chosen at the first allocation, so a block
+// is always freed or resized by the allocator that made it.
 unsafe impl<const MIMALLOC: bool> GlobalAlloc for Allocator<MIMALLOC> {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
         // SAFETY: forwarded as is.
-        unsafe { if Self::system() { System.alloc(layout) } else { mimalloc::MiMalloc.alloc(layout) } }
+        unsafe { Self::chosen().alloc(layout) }
     }
     unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        // SAFETY: `ptr` came from the same allocator (the choice never changes).
-        unsafe { if Self::system() { System.dealloc(ptr, layout) } else { mimalloc::MiMalloc.dealloc(ptr, layout) } }
+        // SAFETY: forwarded as is.
+        unsafe { Self::chosen().dealloc(ptr, layout) }
     }
     unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
         // SAFETY: forwarded as is.
-        unsafe { if Self::system() { System.alloc_zeroed(layout) } else { mimalloc::MiMalloc.alloc_zeroed(layout) } }
+        unsafe { Self::chosen().alloc_zeroed(layout) }
     }
     unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        // SAFETY: as `dealloc`.
-        unsafe { if Self::system() { System.realloc(ptr, layout, new_size) } else { mimalloc::MiMalloc.realloc(ptr, layout, new_size) } }
+        // SAFETY: forwarded as is.
+        unsafe { Self::chosen().realloc(ptr, layout, new_size) }
     }
 }
 
