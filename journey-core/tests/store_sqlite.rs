@@ -217,28 +217,60 @@ fn a_damaged_store_is_reported_not_panicked() {
 fn a_newer_schema_is_refused_untouched_and_an_older_one_upgraded() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("versions.db");
-    // Written by an older version (schema 1): upgraded on open, data kept.
-    {
-        let t = tracker_on(Arc::new(SqliteStore::open_at_version(&path, SqliteOptions::default(), 1).unwrap()));
-        populate(&t);
-    }
+    // Laid out by an older version (schema 1): upgraded on open, then used.
+    SqliteStore::create_at_version(&path, 1).unwrap();
     let version = |p: &Path| rusqlite::Connection::open(p).unwrap().query_row("PRAGMA user_version", [], |r| r.get::<_, i64>(0)).unwrap();
     assert_eq!(version(&path), 1);
     {
         let store = Arc::new(SqliteStore::open(&path).unwrap());
+        populate(&tracker_on(store.clone()));
         assert_eq!(tracker_on(store.clone()).journey(&key("session:s1")).unwrap().len(), 5);
         assert!(store.check().unwrap().problems.is_empty());
     }
     assert_eq!(version(&path), journey_core::store::sqlite::SCHEMA_VERSION);
     let views: i64 =
         rusqlite::Connection::open(&path).unwrap().query_row("SELECT count(*) FROM sqlite_master WHERE type = 'view'", [], |r| r.get(0)).unwrap();
-    assert_eq!(views, 2);
+    assert_eq!(views, 3);
     // Written by a newer version: refused, untouched.
     rusqlite::Connection::open(&path).unwrap().execute_batch("PRAGMA user_version = 99").unwrap();
     let before = std::fs::read(&path).unwrap();
     let m = storage_message(SqliteStore::open(&path));
     assert!(m.contains("schema version 99") && m.contains("newer") && m.contains("untouched"), "{m}");
     assert_eq!(std::fs::read(&path).unwrap(), before);
+}
+
+/// A file written by journey-core at schema 2 (merges rewrote each moved event), with its
+/// export from that version: the upgraded store exports the same text, and merges made
+/// after the upgrade (kept in `merges`) read back the same after a reopen.
+#[test]
+fn a_file_written_at_schema_2_is_upgraded_with_its_journeys_intact() {
+    let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/sqlite-v2");
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("v2.db");
+    std::fs::copy(fixture.join("store.db"), &path).unwrap();
+    let exported = std::fs::read_to_string(fixture.join("export.jsonl")).unwrap();
+    let after = {
+        let store = Arc::new(SqliteStore::open(&path).unwrap());
+        assert_eq!(snapshot(&*store), exported);
+        let t = tracker_on(store.clone());
+        // A merge of two profiles that each hold events, and one of the merged profile
+        // into a third: the chain is followed.
+        t.track(ev(T0 + 10 * MIN, &["session:z1"], "product_view", "web")).unwrap();
+        t.track(ev(T0 + 11 * MIN, &["session:z1", "session:b"], "add_to_cart", "web")).unwrap();
+        t.track(ev(T0 + 12 * MIN, &["session:b", "email:a@x.com"], "checkout_start", "web")).unwrap();
+        assert_eq!(t.journey(&key("session:z1")).unwrap().len(), 10);
+        assert!(store.check().unwrap().problems.is_empty());
+        snapshot(&*store)
+    };
+    let store = Arc::new(SqliteStore::open(&path).unwrap());
+    assert_eq!(snapshot(&*store), after);
+    assert!(store.check().unwrap().problems.is_empty());
+    let conn = rusqlite::Connection::open(&path).unwrap();
+    let merges: i64 = conn.query_row("SELECT count(*) FROM merges", [], |r| r.get(0)).unwrap();
+    assert_eq!(merges, 2);
+    // The view gives every event its profile now: one profile holds the 10 events.
+    let profiles: i64 = conn.query_row("SELECT count(DISTINCT profile) FROM journey_events WHERE seq IN (0, 1, 2, 3, 6, 7, 8, 9, 10, 11)", [], |r| r.get(0)).unwrap();
+    assert_eq!(profiles, 1);
 }
 
 #[test]
@@ -473,7 +505,7 @@ fn durability_checkpoints_and_the_state_tables() {
     assert_eq!(snapshot(&*store), text);
     // A read-only store does not upgrade an older file.
     let old = dir.path().join("old.db");
-    drop(SqliteStore::open_at_version(&old, SqliteOptions::default(), 1).unwrap());
+    SqliteStore::create_at_version(&old, 1).unwrap();
     let m = storage_message(SqliteStore::open_with(&old, SqliteOptions { read_only: true, ..Default::default() }));
     assert!(m.contains("cannot upgrade"), "{m}");
     // A missing folder.

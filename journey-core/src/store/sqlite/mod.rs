@@ -22,7 +22,12 @@
 //!
 //! Events are appended to an `events` table keyed by arrival number (`seq`), with the
 //! event as JSON and an index on time for scans; the link log, conflicts and the action
-//! outbox are tables written as they happen. The *hot state* the tracker consults on every
+//! outbox are tables written as they happen. A merge does not rewrite the absorbed
+//! profile's events: it adds one row to `merges` (absorbed → survivor, kept one level
+//! deep), and events are read through the view `journey_events`, which gives each its
+//! profile now (a split, which is rare, moves its events one by one). Other tools reading
+//! the file (the `sqlite3` shell, DuckDB) should use that view too, and the views
+//! `armed_deadlines` and `pending_actions`. The *hot state* the tracker consults on every
 //! event (profiles with their summary, keys, armed deadlines, caps, persona and
 //! attributes; the key index; link edges; each profile's event order) is kept in memory
 //! and made durable as one compact binary *journal* row per transaction. Every so often
@@ -313,16 +318,22 @@ impl SqliteStore {
     /// one transaction; a newer one, a file that is not a journey-core store, or a file
     /// already open for writing is refused with a clear error and left untouched.
     pub fn open_with(path: impl AsRef<Path>, options: SqliteOptions) -> Result<Self> {
-        Self::open_at(path.as_ref(), options, schema::CURRENT)
+        Self::open_at(path.as_ref(), options)
     }
 
-    /// Opens a store file, migrating it only up to `version` (tests of upgrades).
+    /// Creates an empty store file laid out as schema `version` had it (tests of upgrades:
+    /// this build reads and writes only the current layout).
     #[doc(hidden)]
-    pub fn open_at_version(path: impl AsRef<Path>, options: SqliteOptions, version: i64) -> Result<Self> {
-        Self::open_at(path.as_ref(), options, version)
+    pub fn create_at_version(path: impl AsRef<Path>, version: i64) -> Result<()> {
+        let path = path.as_ref();
+        let options = SqliteOptions::default();
+        let ctx = Ctx { path: path.display().to_string(), max_size: None, busy_ms: options.busy_timeout.as_millis(), hasher: None };
+        let conn = Self::connect(path, &options, &ctx, true)?;
+        conn.query_row("PRAGMA journal_mode = WAL", [], |_| Ok(())).map_err(|e| ctx.sql("switching to WAL mode", e))?;
+        Self::migrate(&conn, &ctx, version)
     }
 
-    fn open_at(path: &Path, options: SqliteOptions, target: i64) -> Result<Self> {
+    fn open_at(path: &Path, options: SqliteOptions) -> Result<Self> {
         let ctx = Ctx {
             path: path.display().to_string(),
             max_size: options.max_size,
@@ -395,7 +406,7 @@ impl SqliteStore {
             if !mode.eq_ignore_ascii_case("wal") {
                 return Err(Error::Storage { message: format!("{}: SQLite refused WAL mode (journal mode is {mode})", ctx.path), source: None });
             }
-            Self::migrate(&conn, &ctx, target)?;
+            Self::migrate(&conn, &ctx, schema::CURRENT)?;
         }
         let data_version: i64 = conn.query_row("PRAGMA data_version", [], |r| r.get(0)).map_err(q("reading the data version"))?;
         let hot = Self::load(&conn, &ctx)?;

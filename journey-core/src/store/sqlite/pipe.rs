@@ -53,6 +53,13 @@ pub(crate) enum Row {
         seq: i64,
         profile: i64,
     },
+    /// A merge: `absorbed`'s events now belong to `survivor`, through the `merges` table.
+    Merge {
+        absorbed: i64,
+        survivor: i64,
+    },
+    /// A profile is gone: the merges into it are dropped.
+    DropMerges(i64),
     DeleteEvent(i64),
     DeleteLink(i64),
     Journal {
@@ -199,6 +206,19 @@ impl Side {
                 c.prepare_cached("UPDATE events SET profile = ?2 WHERE seq = ?1")
                     .and_then(|mut s| s.execute([seq, profile]))
                     .map_err(q("moving an event"))?;
+            }
+            Row::Merge { absorbed, survivor } => {
+                // One level deep: what was folded into `absorbed` now points at `survivor` too.
+                c.prepare_cached("UPDATE merges SET survivor = ?2 WHERE survivor = ?1")
+                    .and_then(|mut s| s.execute([absorbed, survivor]))
+                    .and_then(|_| c.prepare_cached("INSERT INTO merges (absorbed, survivor) VALUES (?1, ?2)"))
+                    .and_then(|mut s| s.execute([absorbed, survivor]))
+                    .map_err(q("recording a merge"))?;
+            }
+            Row::DropMerges(survivor) => {
+                c.prepare_cached("DELETE FROM merges WHERE survivor = ?1")
+                    .and_then(|mut s| s.execute([survivor]))
+                    .map_err(q("deleting a profile's merges"))?;
             }
             Row::DeleteEvent(seq) => {
                 c.prepare_cached("DELETE FROM events WHERE seq = ?1").and_then(|mut s| s.execute([seq])).map_err(q("deleting an event"))?;

@@ -8,7 +8,7 @@
 pub(crate) const APPLICATION_ID: i64 = 0x4A52_4E59;
 
 /// The schema version this build writes.
-pub const CURRENT: i64 = 2;
+pub const CURRENT: i64 = 3;
 
 /// Migration `i` brings a file from version `i` to version `i + 1`.
 pub(crate) const MIGRATIONS: &[&str] = &[
@@ -44,5 +44,17 @@ pub(crate) const MIGRATIONS: &[&str] = &[
         FROM profiles p, json_each(p.deadlines) d;
     CREATE VIEW pending_actions AS
         SELECT n, id, profile, ts, json_extract(body, '$.waypoint') AS waypoint, json_extract(body, '$.kind') AS kind FROM outbox;
+    ",
+    // 3: merges without rewriting events.
+    "
+    -- A merge folds profile `absorbed` into `survivor` and leaves the absorbed profile's
+    -- events where they are: their profile is read through this table, one level deep (a
+    -- survivor absorbed later is followed here too). Splits still move events one by one.
+    CREATE TABLE merges (absorbed INTEGER PRIMARY KEY, survivor INTEGER NOT NULL);
+    CREATE INDEX merges_survivor ON merges (survivor);
+    -- The events with the profile they belong to now: read events through this view.
+    CREATE VIEW journey_events AS
+        SELECT e.seq AS seq, coalesce(m.survivor, e.profile) AS profile, e.ts AS ts, e.body AS body
+        FROM events e LEFT JOIN merges m ON m.absorbed = e.profile;
     ",
 ];
