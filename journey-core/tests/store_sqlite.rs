@@ -271,6 +271,11 @@ fn a_file_written_at_schema_2_is_upgraded_with_its_journeys_intact() {
     // The view gives every event its profile now: one profile holds the 10 events.
     let profiles: i64 = conn.query_row("SELECT count(DISTINCT profile) FROM journey_events WHERE seq IN (0, 1, 2, 3, 6, 7, 8, 9, 10, 11)", [], |r| r.get(0)).unwrap();
     assert_eq!(profiles, 1);
+    // Forgetting the profile removes its events wherever they are stored, and its merges.
+    tracker_on(store.clone()).forget(&key("session:z1")).unwrap();
+    let count = |sql: &str| conn.query_row(sql, [], |r| r.get::<_, i64>(0)).unwrap();
+    assert_eq!((count("SELECT count(*) FROM merges"), count("SELECT count(*) FROM events")), (0, 2));
+    assert!(store.check().unwrap().problems.is_empty());
 }
 
 #[test]

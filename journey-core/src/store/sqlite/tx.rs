@@ -629,7 +629,6 @@ impl Tx for WriteTx<'_> {
         if self.hot.profiles.contains_key(&id) {
             self.enc().delete_profile(id);
             self.hot.delete_profile(id);
-            self.sql.push(Row::DropMerges(id.0 as i64))?;
         }
         Ok(())
     }
@@ -694,7 +693,8 @@ impl Tx for WriteTx<'_> {
         for (_, seq) in events {
             self.sql.push(Row::DeleteEvent(seq as i64))?;
         }
-        Ok(())
+        // Its events are gone, wherever they were stored: so are the merges into it.
+        self.sql.push(Row::DropMerges(id.0 as i64))
     }
 
     fn append_link(&mut self, entry: &LinkEntry) -> Result<()> {
