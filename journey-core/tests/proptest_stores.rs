@@ -90,7 +90,7 @@ fn export(store: &dyn Store) -> String {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 24, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
 
     #[test]
     fn analytics_are_the_same_from_memory_and_sqlite(ops in prop::collection::vec(op(), 1..30)) {
@@ -105,5 +105,17 @@ proptest! {
         let report = reopened.check().unwrap();
         prop_assert!(report.problems.is_empty(), "{:?}", report.problems);
         prop_assert_eq!(export(&reopened), from_sqlite["export"].as_str().unwrap());
+        // Other tools see the same: the view `journey_events` gives each event the profile
+        // the store gives it (after merges, splits of merged profiles, forgets).
+        let mut stored = Vec::new();
+        journey_core::Store::scan(&reopened, i64::MIN, i64::MAX, &mut |e| {
+            stored.push((e.seq as i64, e.profile.0 as i64));
+            Ok(true)
+        })
+        .unwrap();
+        let conn = rusqlite::Connection::open(&path).unwrap();
+        let mut stmt = conn.prepare("SELECT seq, profile FROM journey_events ORDER BY ts, seq").unwrap();
+        let viewed: Vec<(i64, i64)> = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?))).unwrap().collect::<Result<_, _>>().unwrap();
+        prop_assert_eq!(viewed, stored);
     }
 }
