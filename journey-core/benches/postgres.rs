@@ -72,7 +72,7 @@ fn main() {
         }
         panic!("JOURNEY_CORE_PG_URL is not set: `scripts/postgres.sh start` prints one (or set JOURNEY_CORE_SKIP_POSTGRES=1)");
     };
-    let full = std::env::args().any(|a| a == "--bench");
+    let full = common::full_run();
     let events = env("EVENTS", if full { 200_000 } else { 10_000 });
     let profiles = env("PROFILES", if full { 20_000 } else { 1_000 });
     let batch = env("BATCH", 1_000);

@@ -74,8 +74,7 @@ fn cpu_between(before: &[(String, f64)], after: &[(String, f64)], name: &str) ->
 }
 
 fn main() {
-    // `cargo bench` passes --bench; `cargo test --all-targets` does not: a quick smoke run then.
-    let full = std::env::args().any(|a| a == "--bench");
+    let full = common::full_run();
     let events = env("EVENTS", if full { 1_000_000 } else { 20_000 });
     let profiles = env("PROFILES", if full { 100_000 } else { 2_000 });
     let batch = env("BATCH", 1_000);

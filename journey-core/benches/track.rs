@@ -31,8 +31,7 @@ fn percentile(sorted: &[u64], p: f64) -> u64 {
 }
 
 fn main() {
-    // `cargo bench` passes --bench; `cargo test --all-targets` does not: a quick smoke run then.
-    let full = std::env::args().any(|a| a == "--bench");
+    let full = common::full_run();
     let events = env("EVENTS", if full { 1_000_000 } else { 20_000 });
     let profiles = env("PROFILES", if full { 100_000 } else { 2_000 });
     let doc = common::shop_with_20_waypoints();

@@ -3,6 +3,8 @@
 //! each), with merges, splits and forgotten keys in any order; and a reopened SQLite file
 //! holds the same and passes its checks.
 
+mod store_suite;
+
 use std::sync::Arc;
 
 use journey_core::analytics::{Analysis, AnalysisOptions, FunnelOptions};
@@ -10,6 +12,7 @@ use journey_core::store::{MemoryStore, SqliteStore, Store};
 use journey_core::{Event, IdentityKey, MapDocument, Tracker, TrackerConfig};
 use proptest::prelude::*;
 use serde_json::{Value, json};
+use store_suite::{shop, snapshot};
 
 const T0: i64 = 1_736_121_600_000_000;
 
@@ -36,10 +39,6 @@ fn op() -> impl Strategy<Value = Op> {
 
 fn key(i: usize) -> IdentityKey {
     IdentityKey::parse(KEYS[i]).unwrap()
-}
-
-fn shop() -> MapDocument {
-    MapDocument::load(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/maps/shop.json")).unwrap()
 }
 
 /// Tracks the operations into `store` and returns the analytics of the store, as JSON.
@@ -79,14 +78,8 @@ fn analytics_of(doc: &MapDocument, ops: &[Op], store: Arc<dyn Store>) -> Value {
         "reach": serde_json::to_value(analysis.reach()).unwrap(),
         "funnel": serde_json::to_value(analysis.funnel(&funnel).unwrap()).unwrap(),
         "conformance": serde_json::to_value(analysis.conformance()).unwrap(),
-        "export": export(&*store),
+        "export": snapshot(&*store),
     })
-}
-
-fn export(store: &dyn Store) -> String {
-    let mut out = Vec::new();
-    journey_core::store::export_jsonl(store, &mut out).unwrap();
-    String::from_utf8(out).unwrap()
 }
 
 proptest! {
@@ -104,7 +97,7 @@ proptest! {
         let reopened = SqliteStore::open(&path).unwrap();
         let report = reopened.check().unwrap();
         prop_assert!(report.problems.is_empty(), "{:?}", report.problems);
-        prop_assert_eq!(export(&reopened), from_sqlite["export"].as_str().unwrap());
+        prop_assert_eq!(snapshot(&reopened), from_sqlite["export"].as_str().unwrap());
         // Other tools see the same: the view `journey_events` gives each event the profile
         // the store gives it (after merges, splits of merged profiles, forgets).
         let mut stored = Vec::new();

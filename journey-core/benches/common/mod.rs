@@ -68,6 +68,12 @@ unsafe impl<const MIMALLOC: bool> GlobalAlloc for Allocator<MIMALLOC> {
     }
 }
 
+/// Whether this is a full run: `cargo bench` passes `--bench`; `cargo test --all-targets`
+/// does not, and the benchmarks then run once on small data, as a smoke test.
+pub fn full_run() -> bool {
+    std::env::args().any(|a| a == "--bench")
+}
+
 /// A `usize` from the environment, or `default`.
 pub fn env(name: &str, default: usize) -> usize {
     std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)

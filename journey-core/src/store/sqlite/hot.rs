@@ -574,15 +574,11 @@ impl Hot {
             }
         }
         {
-            // Read `events` itself, mapping merged profiles here: cheaper than the view's join.
-            let merges = super::tx::merges(conn, &q)?;
+            let merges = super::tx::Merges::load(conn, &q)?;
             let mut stmt = conn.prepare("SELECT seq, ts, profile FROM events").map_err(q)?;
             let mut rows = stmt.query([]).map_err(q)?;
             while let Some(row) = rows.next().map_err(q)? {
-                let (seq, ts, mut id): (i64, i64, i64) = (row.get(0).map_err(q)?, row.get(1).map_err(q)?, row.get(2).map_err(q)?);
-                if let Some(&survivor) = merges.get(&id) {
-                    id = survivor;
-                }
+                let (seq, ts, id): (i64, i64, i64) = (row.get(0).map_err(q)?, row.get(1).map_err(q)?, merges.profile(row.get(2).map_err(q)?));
                 let r =
                     hot.profiles.get_mut(&ProfileId(id as u64)).ok_or_else(|| damaged(&format!("event {seq} belongs to a missing profile {id}")))?;
                 r.events.push((ts, seq as u64));

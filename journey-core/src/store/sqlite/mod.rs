@@ -188,6 +188,15 @@ pub(crate) struct Ctx {
 }
 
 impl Ctx {
+    fn new(path: &Path, options: &SqliteOptions) -> Self {
+        Ctx {
+            path: path.display().to_string(),
+            max_size: options.max_size,
+            busy_ms: options.busy_timeout.as_millis(),
+            hasher: options.key_hasher.clone(),
+        }
+    }
+
     /// A storage error for a failed SQLite call, naming the file and, where it helps, the
     /// limit or the likely cause.
     pub(crate) fn sql(&self, what: &str, e: rusqlite::Error) -> Error {
@@ -325,21 +334,13 @@ impl SqliteStore {
     /// this build reads and writes only the current layout).
     #[doc(hidden)]
     pub fn create_at_version(path: impl AsRef<Path>, version: i64) -> Result<()> {
-        let path = path.as_ref();
-        let options = SqliteOptions::default();
-        let ctx = Ctx { path: path.display().to_string(), max_size: None, busy_ms: options.busy_timeout.as_millis(), hasher: None };
-        let conn = Self::connect(path, &options, &ctx, true)?;
-        conn.query_row("PRAGMA journal_mode = WAL", [], |_| Ok(())).map_err(|e| ctx.sql("switching to WAL mode", e))?;
-        Self::migrate(&conn, &ctx, version)
+        let (path, options) = (path.as_ref(), SqliteOptions::default());
+        let ctx = Ctx::new(path, &options);
+        Self::migrate(&Self::connect(path, &options, &ctx, true)?, &ctx, version)
     }
 
     fn open_at(path: &Path, options: SqliteOptions) -> Result<Self> {
-        let ctx = Ctx {
-            path: path.display().to_string(),
-            max_size: options.max_size,
-            busy_ms: options.busy_timeout.as_millis(),
-            hasher: options.key_hasher.clone(),
-        };
+        let ctx = Ctx::new(path, &options);
         let conn = Self::connect(path, &options, &ctx, !options.read_only)?;
         let lock = if options.read_only {
             None

@@ -198,11 +198,21 @@ fn fetch_events(c: &Connection, ctx: &Ctx, profile: ProfileId, seqs: &[u64]) -> 
     Ok(out)
 }
 
-/// The `merges` table: each absorbed profile with the profile its events belong to now.
-pub(crate) fn merges(c: &Connection, q: &dyn Fn(rusqlite::Error) -> Error) -> Result<HashMap<i64, i64>> {
-    let mut stmt = c.prepare_cached("SELECT absorbed, survivor FROM merges").map_err(q)?;
-    let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?))).map_err(q)?;
-    rows.collect::<rusqlite::Result<_>>().map_err(q)
+/// The `merges` table read into memory, to give stored events their profile now without
+/// the view's join (a third faster for a whole scan).
+pub(crate) struct Merges(HashMap<i64, i64>);
+
+impl Merges {
+    pub fn load(c: &Connection, q: &dyn Fn(rusqlite::Error) -> Error) -> Result<Merges> {
+        let mut stmt = c.prepare_cached("SELECT absorbed, survivor FROM merges").map_err(q)?;
+        let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?))).map_err(q)?;
+        Ok(Merges(rows.collect::<rusqlite::Result<_>>().map_err(q)?))
+    }
+
+    /// The profile of an event stored under `profile`.
+    pub fn profile(&self, stored: i64) -> i64 {
+        self.0.get(&stored).copied().unwrap_or(stored)
+    }
 }
 
 fn fetch_links(c: &Connection, ctx: &Ctx, rows: &[i64]) -> Result<Vec<(i64, LinkEntry)>> {
@@ -385,14 +395,12 @@ impl<S: Sql> View<'_, S> {
 /// Streams events in journey order from a connection (inside the caller's transaction).
 pub(crate) fn scan(conn: &Connection, ctx: &Ctx, from: Micros, to: Micros, f: &mut dyn FnMut(EventRef) -> Result<bool>) -> Result<()> {
     let q = |e| ctx.sql("scanning events", e);
-    // Mapped here rather than through the view's join: a third faster for a whole scan.
-    let merges = merges(conn, &q)?;
+    let merges = Merges::load(conn, &q)?;
     let mut stmt = conn.prepare_cached("SELECT seq, profile, body FROM events WHERE ts >= ?1 AND ts < ?2 ORDER BY ts, seq").map_err(q)?;
     let mut rows = stmt.query([from, to]).map_err(q)?;
     while let Some(row) = rows.next().map_err(q)? {
         let body = row.get_ref(2).map_err(q)?.as_str().map_err(|e| q(e.into()))?;
-        let profile: i64 = row.get(1).map_err(q)?;
-        let event = decode_event(row.get(0).map_err(q)?, merges.get(&profile).copied().unwrap_or(profile), body)?;
+        let event = decode_event(row.get(0).map_err(q)?, merges.profile(row.get(1).map_err(q)?), body)?;
         if !f(event)? {
             break;
         }
