@@ -126,3 +126,41 @@ pub(crate) fn outcome(o: Outcome) -> &'static str {
 pub(crate) fn actions(list: &[ActionRecord]) -> Vec<JsAction> {
     list.iter().map(JsAction::from).collect()
 }
+
+/// An action written as the JSON of its [`JsAction`], straight from the core's record:
+/// the JSON paths skip building a `JsAction` and its strings per action. A test holds the
+/// two to the same JSON.
+pub(crate) struct ActionJson<'a>(pub &'a ActionRecord);
+
+impl Serialize for ActionJson<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let a = self.0;
+        let mut out = s.serialize_struct("Action", 8)?;
+        out.serialize_field("id", &a.id)?;
+        out.serialize_field("profile", &(a.profile.0 as i64))?;
+        out.serialize_field("waypoint", &*a.waypoint)?;
+        out.serialize_field("outcome", outcome(a.outcome))?;
+        out.serialize_field("kind", a.kind.as_str())?;
+        out.serialize_field("payload", &*a.payload)?;
+        out.serialize_field("ts", &a.ts)?;
+        out.serialize_field("why", &ExplanationJson(&a.why))?;
+        out.end()
+    }
+}
+
+/// An explanation written as the JSON of its [`JsExplanation`].
+struct ExplanationJson<'a>(&'a Explanation);
+
+impl Serialize for ExplanationJson<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let w = self.0;
+        let mut out = s.serialize_struct("Explanation", 4)?;
+        out.serialize_field("eventSeq", &(w.event_seq as i64))?;
+        out.serialize_field("event", &*w.event)?;
+        out.serialize_field("condition", &*w.condition)?;
+        out.serialize_field("deadline", &w.deadline.map(|(armed_at, due)| [armed_at, due]))?;
+        out.end()
+    }
+}

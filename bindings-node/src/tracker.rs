@@ -170,6 +170,25 @@ impl From<Tracked> for JsTracked {
     }
 }
 
+/// What tracking an event did, written as the JSON of its [`JsTracked`] straight from the
+/// core's value: `trackBatch` skips building a `JsTracked` (and its strings) per event.
+/// A test holds the two to the same JSON.
+struct TrackedJson<'a>(&'a Tracked);
+
+impl Serialize for TrackedJson<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let t = self.0;
+        let mut out = s.serialize_struct("Tracked", 5)?;
+        out.serialize_field("seq", &(t.seq as i64))?;
+        out.serialize_field("profile", &(t.profile.0 as i64))?;
+        out.serialize_field("touchpoint", &t.touchpoint.as_deref())?;
+        out.serialize_field("phase", &t.phase.as_deref())?;
+        out.serialize_field("actions", &t.actions.iter().map(outbox::ActionJson).collect::<Vec<_>>())?;
+        out.end()
+    }
+}
+
 /// What tracking a batch did, in brief (`ingest`).
 // Handed over through JSON (`json::Parsed`), like `Tracked`.
 #[napi(object, js_name = "BatchSummary", object_from_js = false, use_nullable = true)]
@@ -642,7 +661,8 @@ impl JsTracker {
         Job::spawn(move || {
             turn.run(|placed| {
                 let (tracker, events) = prepared?;
-                json::Parsed::of(&tracker.track_batch_placed(events, placed)?.into_iter().map(JsTracked::from).collect::<Vec<_>>())
+                let tracked = tracker.track_batch_placed(events, placed)?;
+                json::Parsed::written(&tracked.iter().map(TrackedJson).collect::<Vec<_>>())
             })
         })
     }
@@ -1029,4 +1049,33 @@ pub fn backtest(
         let (events, until, config) = prepared?;
         Ok(outbox::actions(&journey_core::backtest(&doc, config, events, until)?))
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use journey_core::{Event, IdentityKey, Outcome};
+
+    use super::*;
+
+    /// `trackBatch` writes its results' JSON straight from the core's values: the same
+    /// JSON as the `Tracked` objects `track` converts, for reached and missed actions.
+    #[test]
+    fn tracked_json_is_the_json_of_js_tracked() {
+        let doc = MapDocument::load(concat!(env!("CARGO_MANIFEST_DIR"), "/../examples/maps/shop.json")).expect("the shop map loads");
+        let tracker = Tracker::new(&doc, TrackerConfig::default()).expect("a tracker");
+        let (t0, minute) = (1_700_000_000_000_000i64, 60_000_000i64);
+        let key = |k: &str| IdentityKey::parse(k).expect("a key");
+        let events = vec![
+            Event::new(t0, key("session:a"), "product_view", "web"),
+            Event::new(t0 + 1, key("session:a"), "add_to_cart", "web"),
+            Event::new(t0 + 2, key("session:a"), "remove_from_cart", "web"),
+            Event::new(t0 + 60 * minute, key("session:b"), "not_on_the_map", "phone"),
+        ];
+        let tracked = tracker.track_batch(events).expect("tracked");
+        let outcomes: Vec<(Outcome, bool)> = tracked.iter().flat_map(|t| &t.actions).map(|a| (a.outcome, a.why.deadline.is_some())).collect();
+        assert!(outcomes.contains(&(Outcome::Reached, false)) && outcomes.contains(&(Outcome::Missed, true)), "{outcomes:?}");
+        for t in &tracked {
+            assert_eq!(serde_json::to_string(&TrackedJson(t)).expect("json"), serde_json::to_string(&JsTracked::from(t.clone())).expect("json"));
+        }
+    }
 }

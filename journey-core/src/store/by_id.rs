@@ -7,15 +7,18 @@ use crate::profile::ProfileId;
 /// Ids more than this far past the dense range go to the map instead of growing it.
 const DENSE_GAP: u64 = 1 << 20;
 
-/// Records by profile id. Stores hand ids out in sequence, so an id indexes a vector
+/// Slots per page of the dense range.
+const PAGE: usize = 256;
+
+/// Records by profile id. Stores hand ids out in sequence, so an id indexes pages of slots
 /// directly: a lookup hashes nothing and touches one cache line fewer than a hash map's,
-/// and growing the vector never rehashes (a large `realloc` remaps pages instead of
-/// copying). Ids far past the ones in use (imported from elsewhere) are kept in a map, so
-/// a stray large id costs no memory.
+/// and growing adds a page, never rehashing nor copying the records already there (a
+/// `realloc` of one large vector copies it with some allocators). Ids far past the ones in
+/// use (imported from elsewhere) are kept in a map, so a stray large id costs no memory.
 pub(crate) struct ById<R> {
-    /// Slot `i` holds the record of `ProfileId(i)`, if any.
-    dense: Vec<Option<R>>,
-    /// Records whose ids are at or past `dense.len()`.
+    /// Slot `i % PAGE` of page `i / PAGE` holds the record of `ProfileId(i)`, if any.
+    dense: Vec<Box<[Option<R>]>>,
+    /// Records whose ids are past the dense range.
     sparse: FxHashMap<ProfileId, R>,
     len: usize,
 }
@@ -27,8 +30,14 @@ impl<R> Default for ById<R> {
 }
 
 impl<R> ById<R> {
-    fn slot(&self, id: ProfileId) -> Option<usize> {
-        usize::try_from(id.0).ok().filter(|&i| i < self.dense.len())
+    /// The number of ids in the dense range.
+    fn dense_len(&self) -> usize {
+        self.dense.len() * PAGE
+    }
+
+    /// The page and slot of `id`, if it is in the dense range.
+    fn slot(&self, id: ProfileId) -> Option<(usize, usize)> {
+        usize::try_from(id.0).ok().filter(|&i| i < self.dense_len()).map(|i| (i / PAGE, i % PAGE))
     }
 
     /// The number of records.
@@ -38,14 +47,14 @@ impl<R> ById<R> {
 
     pub fn get(&self, id: &ProfileId) -> Option<&R> {
         match self.slot(*id) {
-            Some(i) => self.dense[i].as_ref(),
+            Some((p, i)) => self.dense[p][i].as_ref(),
             None => self.sparse.get(id),
         }
     }
 
     pub fn get_mut(&mut self, id: &ProfileId) -> Option<&mut R> {
         match self.slot(*id) {
-            Some(i) => self.dense[i].as_mut(),
+            Some((p, i)) => self.dense[p][i].as_mut(),
             None => self.sparse.get_mut(id),
         }
     }
@@ -56,12 +65,12 @@ impl<R> ById<R> {
 
     /// Puts a record, returning the one it replaced.
     pub fn insert(&mut self, id: ProfileId, record: R) -> Option<R> {
-        let limit = (self.dense.len() as u64).saturating_add(DENSE_GAP);
+        let limit = (self.dense_len() as u64).saturating_add(DENSE_GAP);
         if self.slot(id).is_none() && id.0 < limit {
             self.grow_to(id.0 as usize + 1);
         }
         let old = match self.slot(id) {
-            Some(i) => self.dense[i].replace(record),
+            Some((p, i)) => self.dense[p][i].replace(record),
             None => self.sparse.insert(id, record),
         };
         if old.is_none() {
@@ -80,7 +89,7 @@ impl<R> ById<R> {
 
     pub fn remove(&mut self, id: &ProfileId) -> Option<R> {
         let old = match self.slot(*id) {
-            Some(i) => self.dense[i].take(),
+            Some((p, i)) => self.dense[p][i].take(),
             None => self.sparse.remove(id),
         };
         if old.is_some() {
@@ -91,7 +100,7 @@ impl<R> ById<R> {
 
     /// Every record with its id: ids in the dense range ascending, then the others.
     pub fn iter(&self) -> impl Iterator<Item = (ProfileId, &R)> {
-        let dense = self.dense.iter().enumerate().filter_map(|(i, r)| Some((ProfileId(i as u64), r.as_ref()?)));
+        let dense = self.dense.iter().flat_map(|page| page.iter()).enumerate().filter_map(|(i, r)| Some((ProfileId(i as u64), r.as_ref()?)));
         dense.chain(self.sparse.iter().map(|(&id, r)| (id, r)))
     }
 
@@ -104,19 +113,21 @@ impl<R> ById<R> {
     }
 
     pub fn values_mut(&mut self) -> impl Iterator<Item = &mut R> {
-        self.dense.iter_mut().flatten().chain(self.sparse.values_mut())
+        self.dense.iter_mut().flat_map(|page| page.iter_mut()).flatten().chain(self.sparse.values_mut())
     }
 
-    /// Grows the dense range to `len` slots (doubling, so appends stay amortised O(1)),
-    /// moving in the map's records that now fall inside it.
+    /// Grows the dense range by whole pages to at least `len` slots, moving in the map's
+    /// records that now fall inside it.
     fn grow_to(&mut self, len: usize) {
-        let len = len.max((self.dense.len() * 2).clamp(64, self.dense.len() + DENSE_GAP as usize));
-        self.dense.resize_with(len, || None);
+        while self.dense_len() < len {
+            self.dense.push((0..PAGE).map(|_| None).collect());
+        }
         if !self.sparse.is_empty() {
-            let inside: Vec<ProfileId> = self.sparse.keys().copied().filter(|id| id.0 < len as u64).collect();
+            let inside: Vec<ProfileId> = self.sparse.keys().copied().filter(|id| id.0 < self.dense_len() as u64).collect();
             for id in inside {
                 let record = self.sparse.remove(&id);
-                self.dense[id.0 as usize] = record;
+                let (p, i) = self.slot(id).expect("inside the dense range");
+                self.dense[p][i] = record;
             }
         }
     }
@@ -131,14 +142,14 @@ mod tests {
         let mut by_id = ById::default();
         let mut model = std::collections::BTreeMap::new();
         // Ids past the dense range go to the map; growing the range over them moves them in.
-        let ids = [1u64, 2, 70, 5_000_000_000, 3, 1 << 40, 2, 0, 2_500_000, 3_000_000, 1_000_000, 1_500_000, 2_900_000];
+        let ids = [1u64, 2, 70, 5_000_000_000, 3, 1 << 40, 2, 0, 2_500_000, 3_000_000, 1_000_000, 1_500_000, 2_900_000, 2_540_000];
         for (n, &id) in ids.iter().enumerate() {
             assert_eq!(by_id.insert(ProfileId(id), n), model.insert(id, n), "insert {id}");
             assert_eq!(by_id.len(), model.len());
         }
-        assert!(by_id.sparse.keys().all(|id| id.0 >= by_id.dense.len() as u64), "the map holds only ids past the vector");
-        assert!(by_id.dense.len() > 3_000_000, "2,500,000 and 3,000,000 moved in");
-        assert!(by_id.dense.len() < 8 << 20, "a stray large id does not allocate up to it");
+        assert!(by_id.sparse.keys().all(|id| id.0 >= by_id.dense_len() as u64), "the map holds only ids past the pages");
+        assert!(by_id.dense_len() > 2_540_000 && !by_id.sparse.contains_key(&ProfileId(2_500_000)), "2,500,000 moved in");
+        assert!(by_id.dense_len() < 8 << 20, "a stray large id does not allocate up to it");
         assert_eq!(by_id.remove(&ProfileId(70)), model.remove(&70));
         assert_eq!(by_id.remove(&ProfileId(70)), None);
         assert_eq!(by_id.remove(&ProfileId(1 << 40)), model.remove(&(1 << 40)));
