@@ -145,9 +145,10 @@ pub trait Tx {
     fn links(&self, f: &mut dyn FnMut(LinkEntry) -> Result<()>) -> Result<()>;
     /// The next arrival number and the next profile id the store would hand out.
     fn counters(&self) -> Result<(u64, u64)>;
-    /// A hint that these keys (a batch's) are about to be read: a store that pays a round
-    /// trip per read may load them, with their profiles, deadlines and caps, in one go.
-    /// Reads return the same with or without it. The default does nothing.
+    /// A hint that these keys (a batch's) are about to be read: a store may load them,
+    /// with their profiles, deadlines and caps, in one go (one round trip to a server, or
+    /// cache misses that overlap instead of queueing, in memory). Reads return the same
+    /// with or without it. The default does nothing.
     fn prefetch(&self, keys: &mut dyn Iterator<Item = &IdentityKey>) -> Result<()> {
         let _ = keys;
         Ok(())
