@@ -1031,6 +1031,56 @@ mod tests {
         assert_eq!(next_due(&store, 41), Some((c, 40)));
     }
 
+    /// Arming, re-arming, removing and deleting profiles, in transactions that commit or
+    /// fail (and so roll back), keep the due heap right: after every write its front is
+    /// the earliest armed deadline, every armed deadline has an entry, and it stays compact.
+    #[test]
+    fn the_due_heap_follows_every_write_and_rollback() {
+        let store = MemoryStore::new();
+        let profiles: Vec<ProfileId> = (0..4).map(|_| profile(&store)).collect();
+        let names: [Arc<str>; 2] = ["cart".into(), "wait".into()];
+        let mut seed = 11u64;
+        let mut next = move |n: u64| {
+            seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            (seed >> 33) % n
+        };
+        for _ in 0..3000 {
+            let ops: Vec<(u64, usize, usize, Micros)> = (0..1 + next(4)).map(|_| (next(10), next(4) as usize, next(2) as usize, 1 + next(50) as Micros)).collect();
+            let fail = next(4) == 0;
+            let result = store.write(&mut |tx| {
+                for &(op, p, w, due) in &ops {
+                    match op {
+                        // (a profile deleted earlier in the transaction has nothing to arm)
+                        0..=5 if tx.profile(profiles[p])?.is_some() => tx.put_deadline(&deadline(profiles[p], &names[w], due))?,
+                        0..=5 => {}
+                        6..=8 => tx.delete_deadline(profiles[p], &names[w])?,
+                        _ => tx.delete_profile(profiles[p])?,
+                    }
+                }
+                if fail { Err(Error::Storage { message: "injected".into(), source: None }) } else { Ok(()) }
+            });
+            assert_eq!(result.is_err(), fail);
+            let state = store.state.read().unwrap();
+            let armed: Vec<(Micros, ProfileId, Arc<str>)> = state.profiles.iter().flat_map(|(id, r)| r.deadlines.iter().map(move |d| (d.due, id, d.waypoint.clone()))).collect();
+            assert_eq!(armed.len(), state.armed);
+            assert!(armed.iter().all(|a| state.due.iter().any(|Reverse(e)| e == a)), "every armed deadline has an entry");
+            assert_eq!(state.due.peek().map(|Reverse(e)| e.clone()), armed.iter().min().cloned(), "the front is the earliest armed deadline");
+            assert!(state.due.len() <= 2 * state.armed + 1024 + 1, "compacted");
+            drop(state);
+            // Deleted profiles come back, empty, for the next rounds.
+            store
+                .write(&mut |tx| {
+                    for &p in &profiles {
+                        if tx.profile(p)?.is_none() {
+                            tx.put_profile(&ProfileState::new(p, crate::identity::IdentityLevel::Anonymous))?;
+                        }
+                    }
+                    Ok(())
+                })
+                .unwrap();
+        }
+    }
+
     fn action(id: &str, profile: ProfileId) -> ActionRecord {
         ActionRecord {
             id: id.into(),
