@@ -130,7 +130,7 @@ pub(crate) fn actions(list: &[ActionRecord]) -> Vec<JsAction> {
 /// An action written as the JSON of its [`JsAction`], straight from the core's record:
 /// the JSON paths skip building a `JsAction` and its strings per action. A test holds the
 /// two to the same JSON.
-pub(crate) struct ActionJson<'a>(pub &'a ActionRecord);
+struct ActionJson<'a>(&'a ActionRecord);
 
 impl Serialize for ActionJson<'_> {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
@@ -146,6 +146,15 @@ impl Serialize for ActionJson<'_> {
         out.serialize_field("ts", &a.ts)?;
         out.serialize_field("why", &ExplanationJson(&a.why))?;
         out.end()
+    }
+}
+
+/// A list of actions written as the JSON of their [`JsAction`]s, with no list built.
+pub(crate) struct ActionsJson<'a>(pub &'a [ActionRecord]);
+
+impl Serialize for ActionsJson<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(self.0.iter().map(ActionJson))
     }
 }
 

@@ -184,7 +184,7 @@ impl Serialize for TrackedJson<'_> {
         out.serialize_field("profile", &(t.profile.0 as i64))?;
         out.serialize_field("touchpoint", &t.touchpoint.as_deref())?;
         out.serialize_field("phase", &t.phase.as_deref())?;
-        out.serialize_field("actions", &t.actions.iter().map(outbox::ActionJson).collect::<Vec<_>>())?;
+        out.serialize_field("actions", &outbox::ActionsJson(&t.actions))?;
         out.end()
     }
 }
