@@ -1,7 +1,6 @@
 //! The in-memory store.
 
-use std::cmp::Reverse;
-use std::collections::{BinaryHeap, VecDeque};
+use std::collections::VecDeque;
 use std::hash::BuildHasher;
 use std::sync::{Arc, RwLock};
 
@@ -10,6 +9,7 @@ use rustc_hash::{FxBuildHasher, FxHashMap};
 use serde_json::{Map, Value};
 
 use super::by_id::ById;
+use super::due::DueHeap;
 use super::extra::Extra;
 use super::names::Names;
 use super::{Deadline, Store, Tx};
@@ -45,7 +45,7 @@ struct State {
     /// Armed deadlines by due time, earliest first, with lazy deletion: an entry whose
     /// deadline was re-armed or removed stays until it reaches the front, where every
     /// write prunes it ([`State::prune_due`]); so the front, if any, is always armed.
-    due: BinaryHeap<Reverse<(Micros, ProfileId, Arc<str>)>>,
+    due: DueHeap<(Micros, ProfileId, Arc<str>)>,
     /// Armed deadlines (the heap's live entries), to compact the heap when stale ones pile up.
     armed: usize,
     links: Vec<LinkEntry>,
@@ -245,7 +245,7 @@ impl State {
                 Undo::Record(boxed) => {
                     let (id, record) = *boxed;
                     for d in &record.deadlines {
-                        self.due.push(Reverse((d.due, id, d.waypoint.clone())));
+                        self.due.push((d.due, id, d.waypoint.clone()));
                     }
                     self.armed += record.deadlines.len();
                     self.profiles.insert(id, record);
@@ -342,7 +342,7 @@ impl State {
                         }
                         if let Some((at, d)) = old {
                             // its entry may have been pruned meanwhile: a second one is harmless
-                            self.due.push(Reverse((d.due, id, d.waypoint.clone())));
+                            self.due.push((d.due, id, d.waypoint.clone()));
                             r.deadlines.insert(at.min(r.deadlines.len()), d);
                             self.armed += 1;
                         }
@@ -393,7 +393,7 @@ impl State {
     /// Drops the stale entries at the front of the heap (so that the front, if any, is an
     /// armed deadline), and rebuilds the heap when stale entries outnumber armed ones.
     fn prune_due(&mut self) {
-        while let Some(Reverse(front)) = self.due.peek() {
+        while let Some(front) = self.due.peek() {
             if self.is_armed(front) {
                 break;
             }
@@ -406,7 +406,7 @@ impl State {
     /// heap if that deadline's entry is the front, the only case in which the front can
     /// have gone stale (so most writes skip reading the front's profile).
     fn disarmed(&mut self, due: Micros, id: ProfileId, waypoint: &Arc<str>) {
-        let front = self.due.peek().is_some_and(|Reverse((d, p, w))| *d == due && *p == id && same_waypoint(w, waypoint));
+        let front = self.due.peek().is_some_and(|(d, p, w)| *d == due && *p == id && same_waypoint(w, waypoint));
         if front {
             self.prune_due();
         } else {
@@ -417,7 +417,7 @@ impl State {
     /// Rebuilds the heap when stale entries outnumber armed ones.
     fn compact_due(&mut self) {
         if self.due.len() > 2 * self.armed + 1024 {
-            let entries = self.profiles.iter().flat_map(|(id, r)| r.deadlines.iter().map(move |d| Reverse((d.due, id, d.waypoint.clone()))));
+            let entries = self.profiles.iter().flat_map(|(id, r)| r.deadlines.iter().map(move |d| (d.due, id, d.waypoint.clone())));
             self.due = entries.collect();
         }
     }
@@ -548,7 +548,7 @@ impl Tx for State {
 
     fn next_due(&self, now: Micros) -> Result<Option<Deadline>> {
         // The front is always armed (see `prune_due`).
-        let Some(Reverse((due, id, waypoint))) = self.due.peek() else { return Ok(None) };
+        let Some((due, id, waypoint)) = self.due.peek() else { return Ok(None) };
         if *due >= now {
             return Ok(None);
         }
@@ -809,7 +809,7 @@ impl Tx for State {
         let r = self.profiles.get_mut(&id).ok_or_else(|| missing(id))?;
         let old = r.deadlines.iter().position(|d| same_waypoint(&d.waypoint, &deadline.waypoint)).map(|at| (at, r.deadlines.remove(at)));
         r.deadlines.push(deadline.clone());
-        self.due.push(Reverse((deadline.due, id, deadline.waypoint.clone())));
+        self.due.push((deadline.due, id, deadline.waypoint.clone()));
         match &old {
             Some((_, replaced)) => self.disarmed(replaced.due, id, &deadline.waypoint),
             None => {
@@ -1063,8 +1063,8 @@ mod tests {
             let state = store.state.read().unwrap();
             let armed: Vec<(Micros, ProfileId, Arc<str>)> = state.profiles.iter().flat_map(|(id, r)| r.deadlines.iter().map(move |d| (d.due, id, d.waypoint.clone()))).collect();
             assert_eq!(armed.len(), state.armed);
-            assert!(armed.iter().all(|a| state.due.iter().any(|Reverse(e)| e == a)), "every armed deadline has an entry");
-            assert_eq!(state.due.peek().map(|Reverse(e)| e.clone()), armed.iter().min().cloned(), "the front is the earliest armed deadline");
+            assert!(armed.iter().all(|a| state.due.iter().any(|e| e == a)), "every armed deadline has an entry");
+            assert_eq!(state.due.peek().cloned(), armed.iter().min().cloned(), "the front is the earliest armed deadline");
             assert!(state.due.len() <= 2 * state.armed + 1024 + 1, "compacted");
             drop(state);
             // Deleted profiles come back, empty, for the next rounds.

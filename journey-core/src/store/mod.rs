@@ -24,6 +24,7 @@ mod hash;
 pub mod jsonl;
 mod memory;
 mod by_id;
+mod due;
 mod extra;
 mod names;
 pub mod sqlite;
