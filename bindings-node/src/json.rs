@@ -13,9 +13,10 @@ use napi::sys;
 use napi::{Env, Error, Result, Status};
 use serde::Serialize;
 
-/// `[serialise, parse]`: `serialise(batch)` is the batch as JSON text, or a throw at the
-/// first value that has no JSON form (a function, a symbol, a bigint, a non-finite
-/// number); `parse` is `JSON.parse`. A batch of plain values (checked by a walk the JIT
+/// `[serialise, parse, tracked]`: `serialise(batch)` is the batch as JSON text, or a throw
+/// at the first value that has no JSON form (a function, a symbol, a bigint, a non-finite
+/// number); `parse` is `JSON.parse`; `tracked` assembles `trackBatch`'s results
+/// ([`crate::batch::TrackedList`]). A batch of plain values (checked by a walk the JIT
 /// compiles) takes `JSON.stringify`'s fast path; one with anything else (a `toJSON`
 /// object such as a `Date`, a value with no JSON form, nesting past 64 levels or a cycle)
 /// takes the path with a replacer, which throws at a value with no JSON form.
@@ -50,7 +51,16 @@ const HELPERS: &str = r#"(function () {
   function serialise(batch) {
     return plain(batch, 0) ? JSON.stringify(batch) : JSON.stringify(batch, replacer);
   }
-  return [serialise, JSON.parse];
+  function tracked(rows, names, actions) {
+    const all = JSON.parse(actions);
+    const out = [];
+    for (let j = 0, a = 0; j < rows.length; j += 5) {
+      const n = rows[j + 4];
+      out.push({ seq: rows[j], profile: rows[j + 1], touchpoint: names[rows[j + 2]], phase: names[rows[j + 3]], actions: n === 0 ? [] : all.slice(a, (a += n)) });
+    }
+    return out;
+  }
+  return [serialise, JSON.parse, tracked];
 })()"#;
 
 /// One of the compiled helpers.
@@ -58,6 +68,7 @@ const HELPERS: &str = r#"(function () {
 enum Helper {
     Serialise = 0,
     Parse = 1,
+    Tracked = 2,
 }
 
 thread_local! {
@@ -66,7 +77,7 @@ thread_local! {
     static COMPILED: Cell<Option<(sys::napi_env, sys::napi_ref)>> = const { Cell::new(None) };
 }
 
-fn status(s: sys::napi_status, what: &str) -> Result<()> {
+pub(crate) fn status(s: sys::napi_status, what: &str) -> Result<()> {
     if s == sys::Status::napi_ok { Ok(()) } else { Err(Error::new(Status::from(s), format!("{what} failed"))) }
 }
 
@@ -97,15 +108,15 @@ fn helper(env: sys::napi_env, which: Helper) -> Result<sys::napi_value> {
     Ok(f)
 }
 
-/// Calls a helper with one argument; `Err` if it throws (the exception is cleared).
-fn call(env: sys::napi_env, which: Helper, arg: sys::napi_value) -> Result<sys::napi_value> {
+/// Calls a helper; `Err` if it throws (the exception is cleared).
+fn call(env: sys::napi_env, which: Helper, args: &[sys::napi_value]) -> Result<sys::napi_value> {
     let f = helper(env, which)?;
     let (mut this, mut out) = (ptr::null_mut(), ptr::null_mut());
-    // SAFETY: env, the function and the argument belong to the current call, on the main
+    // SAFETY: env, the function and the arguments belong to the current call, on the main
     // thread.
     let called = unsafe {
         sys::napi_get_undefined(env, &mut this);
-        sys::napi_call_function(env, this, f, 1, [arg].as_ptr(), &mut out)
+        sys::napi_call_function(env, this, f, args.len(), args.as_ptr(), &mut out)
     };
     if called != sys::Status::napi_ok {
         let mut thrown = ptr::null_mut();
@@ -119,7 +130,21 @@ fn call(env: sys::napi_env, which: Helper, arg: sys::napi_value) -> Result<sys::
 /// `JSON.stringify(value)` with every value checked to have a JSON form; `Err` if one has
 /// none (or the value has a cycle).
 pub(crate) fn serialise(env: &Env, value: sys::napi_value) -> Result<sys::napi_value> {
-    call(env.raw(), Helper::Serialise, value)
+    call(env.raw(), Helper::Serialise, &[value])
+}
+
+/// `tracked(rows, names, actions)`: `trackBatch`'s result objects, assembled by the
+/// helper from their parts ([`crate::batch::TrackedList`]).
+pub(crate) fn tracked(env: sys::napi_env, rows: sys::napi_value, names: sys::napi_value, actions: sys::napi_value) -> Result<sys::napi_value> {
+    call(env, Helper::Tracked, &[rows, names, actions])
+}
+
+/// `text` as a JavaScript string.
+pub(crate) fn string(env: sys::napi_env, text: &str) -> Result<sys::napi_value> {
+    let mut js = ptr::null_mut();
+    // SAFETY: env is the current call's; the text is valid UTF-8 of the given length.
+    status(unsafe { sys::napi_create_string_utf8(env, text.as_ptr().cast(), text.len() as isize, &mut js) }, "creating a string")?;
+    Ok(js)
 }
 
 /// A result handed to JavaScript as the objects `JSON.parse` makes of its serde JSON: the
@@ -150,11 +175,8 @@ impl<T> Parsed<T> {
 
 impl<T> ToNapiValue for Parsed<T> {
     unsafe fn to_napi_value(env: sys::napi_env, val: Self) -> Result<sys::napi_value> {
-        let text = val.text;
-        let mut js = ptr::null_mut();
-        // SAFETY: env is the current call's; the text is valid UTF-8 of the given length.
-        status(unsafe { sys::napi_create_string_utf8(env, text.as_ptr().cast(), text.len() as isize, &mut js) }, "creating a string")?;
-        call(env, Helper::Parse, js)
+        let js = string(env, &val.text)?;
+        call(env, Helper::Parse, &[js])
     }
 }
 

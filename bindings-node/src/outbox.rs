@@ -149,12 +149,12 @@ impl Serialize for ActionJson<'_> {
     }
 }
 
-/// A list of actions written as the JSON of their [`JsAction`]s, with no list built.
-pub(crate) struct ActionsJson<'a>(pub &'a [ActionRecord]);
+/// Actions written as the JSON list of their [`JsAction`]s, with no list built.
+pub(crate) struct ActionsJson<I>(pub I);
 
-impl Serialize for ActionsJson<'_> {
+impl<'a, I: Iterator<Item = &'a ActionRecord> + Clone> Serialize for ActionsJson<I> {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_seq(self.0.iter().map(ActionJson))
+        s.collect_seq(self.0.clone().map(ActionJson))
     }
 }
 

@@ -139,11 +139,10 @@ pub(crate) fn read_options<T: DeserializeOwned + Default>(argument: &str, value:
 }
 
 /// What tracking one event did.
-// `trackBatch` hands these over through JSON (`json::Parsed`): the serde names are the
-// JavaScript ones.
+// `trackBatch` builds the same objects from parts (`batch::TrackedList`); a Node test
+// holds the two equal.
 #[napi(object, js_name = "Tracked", object_from_js = false, use_nullable = true)]
-#[derive(Debug, Clone, Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug, Clone)]
 pub struct JsTracked {
     /// The event's arrival number.
     pub seq: i64,
@@ -170,27 +169,8 @@ impl From<Tracked> for JsTracked {
     }
 }
 
-/// What tracking an event did, written as the JSON of its [`JsTracked`] straight from the
-/// core's value: `trackBatch` skips building a `JsTracked` (and its strings) per event.
-/// A test holds the two to the same JSON.
-struct TrackedJson<'a>(&'a Tracked);
-
-impl Serialize for TrackedJson<'_> {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
-        use serde::ser::SerializeStruct;
-        let t = self.0;
-        let mut out = s.serialize_struct("Tracked", 5)?;
-        out.serialize_field("seq", &(t.seq as i64))?;
-        out.serialize_field("profile", &(t.profile.0 as i64))?;
-        out.serialize_field("touchpoint", &t.touchpoint.as_deref())?;
-        out.serialize_field("phase", &t.phase.as_deref())?;
-        out.serialize_field("actions", &outbox::ActionsJson(&t.actions))?;
-        out.end()
-    }
-}
-
 /// What tracking a batch did, in brief (`ingest`).
-// Handed over through JSON (`json::Parsed`), like `Tracked`.
+// Handed over through JSON (`json::Parsed`): the serde names are the JavaScript ones.
 #[napi(object, js_name = "BatchSummary", object_from_js = false, use_nullable = true)]
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -655,14 +635,13 @@ impl JsTracker {
     /// Rejects with `E_BAD_EVENT` whose `index` is the position of the bad event and
     /// `field` the bad field, `E_CLOSED`.
     #[napi(catch_unwind, ts_return_type = "Promise<Array<Tracked>>")]
-    pub fn track_batch(&self, env: &Env, #[napi(ts_arg_type = "Array<JourneyEvent>")] events: Array<'_>) -> AsyncTask<Job<json::Parsed<Vec<JsTracked>>>> {
+    pub fn track_batch(&self, env: &Env, #[napi(ts_arg_type = "Array<JourneyEvent>")] events: Array<'_>) -> AsyncTask<Job<batch::TrackedList>> {
         let prepared = self.tracker().and_then(|t| Ok((t, batch::events(env, &events)?)));
         let turn = self.order.turn();
         Job::spawn(move || {
             turn.run(|placed| {
                 let (tracker, events) = prepared?;
-                let tracked = tracker.track_batch_placed(events, placed)?;
-                json::Parsed::written(&tracked.iter().map(TrackedJson).collect::<Vec<_>>())
+                batch::TrackedList::of(&tracker.track_batch_placed(events, placed)?)
             })
         })
     }
@@ -1057,10 +1036,10 @@ mod tests {
 
     use super::*;
 
-    /// `trackBatch` writes its results' JSON straight from the core's values: the same
-    /// JSON as the `Tracked` objects `track` converts, for reached and missed actions.
+    /// `trackBatch` writes its actions' JSON straight from the core's values: the same
+    /// JSON as the `Action` objects `track` converts, for reached and missed actions.
     #[test]
-    fn tracked_json_is_the_json_of_js_tracked() {
+    fn actions_json_is_the_json_of_js_actions() {
         let doc = MapDocument::load(concat!(env!("CARGO_MANIFEST_DIR"), "/../examples/maps/shop.json")).expect("the shop map loads");
         let tracker = Tracker::new(&doc, TrackerConfig::default()).expect("a tracker");
         let (t0, minute) = (1_700_000_000_000_000i64, 60_000_000i64);
@@ -1072,10 +1051,11 @@ mod tests {
             Event::new(t0 + 60 * minute, key("session:b"), "not_on_the_map", "phone"),
         ];
         let tracked = tracker.track_batch(events).expect("tracked");
-        let outcomes: Vec<(Outcome, bool)> = tracked.iter().flat_map(|t| &t.actions).map(|a| (a.outcome, a.why.deadline.is_some())).collect();
+        let actions: Vec<&ActionRecord> = tracked.iter().flat_map(|t| &t.actions).collect();
+        let outcomes: Vec<(Outcome, bool)> = actions.iter().map(|a| (a.outcome, a.why.deadline.is_some())).collect();
         assert!(outcomes.contains(&(Outcome::Reached, false)) && outcomes.contains(&(Outcome::Missed, true)), "{outcomes:?}");
-        for t in &tracked {
-            assert_eq!(serde_json::to_string(&TrackedJson(t)).expect("json"), serde_json::to_string(&JsTracked::from(t.clone())).expect("json"));
-        }
+        let js: Vec<JsAction> = tracked.iter().flat_map(|t| outbox::actions(&t.actions)).collect();
+        let written = serde_json::to_string(&outbox::ActionsJson(actions.into_iter())).expect("json");
+        assert_eq!(written, serde_json::to_string(&js).expect("json"));
     }
 }

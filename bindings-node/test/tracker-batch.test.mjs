@@ -32,6 +32,30 @@ test('ingest resolves to a summary of the batch', async () => {
   assert.equal((await rejected(t.ingest([]))).code, 'E_CLOSED');
 });
 
+test('trackBatch resolves to the objects track resolves to, event for event', async () => {
+  const events = [
+    ev(T0, 'session:p', 'product_view'),
+    ev(T0 + 1, 'session:q', 'add_to_cart', 'mobile_app'),
+    ev(T0 + 2, 'session:q', 'remove_from_cart', 'mobile_app'),
+    ev(T0 + 3, 'session:r', 'not_on_the_map', 'phone'),
+    ev(T0 + 10 * MIN, ['session:p', 'email:p@example.com'], 'checkout_start', 'web', { properties: { value: 5 } }),
+    ev(T0 + 11 * MIN, 'session:q', 'remove_from_cart', 'mobile_app'),
+  ];
+  const batched = new Tracker(shop());
+  const single = new Tracker(shop());
+  const results = await batched.trackBatch(events);
+  const one = [];
+  for (const e of events) one.push(await single.track(e));
+  assert.deepEqual(results, one);
+  const fired = results.flatMap((r) => r.actions.map((a) => a.outcome));
+  assert.ok(fired.includes('reached') && fired.includes('missed'), fired.join());
+  assert.equal(results[3].touchpoint, null);
+  assert.equal(results[3].phase, null);
+  assert.notEqual(results[0].actions, results[3].actions, 'each result has its own list');
+  await batched.close();
+  await single.close();
+});
+
 test('event writes apply in call order even when not awaited one by one', async () => {
   const t = new Tracker(shop());
   const calls = [];
