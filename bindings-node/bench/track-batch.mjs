@@ -8,9 +8,10 @@
 // Run from the repository root (after `bash bindings-node/scripts/test.sh` built the addon):
 //   node bindings-node/bench/track-batch.mjs      (EVENTS, PROFILES, BATCH to resize;
 //                                                  STORES=memory,sqlite METHODS=ingest,trackBatch;
-//                                                  DEPTH=1 batches in flight: 2 overlaps them)
-// Event writes apply in call order, so with DEPTH=2 the main thread converts the next batch
-// while the thread pool tracks the previous one.
+//                                                  DEPTH=1 batches in flight: 2 or more
+//                                                  overlap them, 3 did best on 2 cores)
+// Event writes apply in call order, so with DEPTH=2 or more the main thread converts the
+// next batches while the thread pool tracks the previous one.
 // Compare with the same batches from Rust, in the same run:
 //   cargo bench -p journey-core --bench sqlite    (memory and SQLite, batches of 1,000)
 import { mkdtempSync, rmSync } from 'node:fs';
