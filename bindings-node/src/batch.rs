@@ -89,7 +89,7 @@ pub struct TrackedList {
     actions: String,
 }
 
-/// Numbers per event in [`TrackedList::rows`].
+/// Numbers per event in [`TrackedList::rows`] (the helper in [`json`] reads them so).
 const ROW: usize = 5;
 
 impl TrackedList {

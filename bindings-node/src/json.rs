@@ -51,6 +51,8 @@ const HELPERS: &str = r#"(function () {
   function serialise(batch) {
     return plain(batch, 0) ? JSON.stringify(batch) : JSON.stringify(batch, replacer);
   }
+  // rows: 5 numbers per event (seq, profile, touchpoint, phase, number of actions; see
+  // TrackedList), names[0] === null
   function tracked(rows, names, actions) {
     const all = JSON.parse(actions);
     const out = [];
