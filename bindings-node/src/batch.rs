@@ -79,7 +79,13 @@ fn as_js_number(value: &mut Value) {
 /// once each, and every action in one JSON text. Building the per-event objects from
 /// these in JavaScript costs a fraction of parsing them from JSON (most events fire no
 /// action). The objects are the ones `track` converts (a test holds the two equal).
-pub struct TrackedList {
+///
+/// The parts are made on the main thread, when the Promise settles: the thread pool,
+/// which tracks the batches one after the other, is the busier side.
+pub struct TrackedList(pub Vec<Tracked>);
+
+/// The parts of a [`TrackedList`].
+struct Parts {
     /// Per event: seq, profile, touchpoint and phase (positions in `names`, 0 for
     /// `null`), number of actions.
     rows: Vec<f64>,
@@ -89,12 +95,12 @@ pub struct TrackedList {
     actions: String,
 }
 
-/// Numbers per event in [`TrackedList::rows`] (the helper in [`json`] reads them so).
+/// Numbers per event in [`Parts::rows`] (the helper in [`json`] reads them so).
 const ROW: usize = 5;
 
 impl TrackedList {
-    /// The parts of `tracked`'s results.
-    pub fn of(tracked: &[Tracked]) -> journey_core::Result<Self> {
+    fn parts(&self) -> napi::Result<Parts> {
+        let tracked = &self.0;
         let mut names: Vec<Arc<str>> = Vec::new();
         let mut position = |id: &Option<Arc<str>>| -> f64 {
             let Some(id) = id else { return 0.0 };
@@ -111,8 +117,8 @@ impl TrackedList {
             rows.extend([t.seq as i64 as f64, t.profile.0 as i64 as f64, position(&t.touchpoint), position(&t.phase), t.actions.len() as f64]);
         }
         let all = tracked.iter().flat_map(|t| t.actions.iter());
-        let actions = serde_json::to_string(&outbox::ActionsJson(all)).map_err(|e| Error::storage("cannot serialise the actions for JavaScript", e))?;
-        Ok(TrackedList { rows, names, actions })
+        let actions = serde_json::to_string(&outbox::ActionsJson(all)).map_err(|e| napi::Error::from_reason(format!("cannot serialise the actions for JavaScript: {e}")))?;
+        Ok(Parts { rows, names, actions })
     }
 }
 
@@ -128,6 +134,7 @@ impl TypeName for TrackedList {
 
 impl ToNapiValue for TrackedList {
     unsafe fn to_napi_value(env: sys::napi_env, val: Self) -> napi::Result<sys::napi_value> {
+        let val = val.parts()?;
         let (mut buffer, mut data, mut rows) = (ptr::null_mut(), ptr::null_mut(), ptr::null_mut());
         let bytes = std::mem::size_of_val(val.rows.as_slice());
         // SAFETY: env is the current call's, on the main thread; the buffer just created

@@ -641,7 +641,7 @@ impl JsTracker {
         Job::spawn(move || {
             turn.run(|placed| {
                 let (tracker, events) = prepared?;
-                batch::TrackedList::of(&tracker.track_batch_placed(events, placed)?)
+                Ok(batch::TrackedList(tracker.track_batch_placed(events, placed)?))
             })
         })
     }
