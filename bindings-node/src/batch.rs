@@ -20,6 +20,7 @@ use napi::{Env, JsValue, sys};
 use serde_json::Value;
 
 use crate::convert::{self, Js, MAX_SAFE_INTEGER};
+use crate::error::to_js_error;
 use crate::{json, outbox};
 
 /// The events of a batch, in order. Errors are `E_BAD_EVENT` with the index and field of
@@ -99,7 +100,7 @@ struct Parts {
 const ROW: usize = 5;
 
 impl TrackedList {
-    fn parts(&self) -> napi::Result<Parts> {
+    fn parts(&self) -> journey_core::Result<Parts> {
         let tracked = &self.0;
         let mut names: Vec<Arc<str>> = Vec::new();
         let mut position = |id: &Option<Arc<str>>| -> f64 {
@@ -117,7 +118,7 @@ impl TrackedList {
             rows.extend([t.seq as i64 as f64, t.profile.0 as i64 as f64, position(&t.touchpoint), position(&t.phase), t.actions.len() as f64]);
         }
         let all = tracked.iter().flat_map(|t| t.actions.iter());
-        let actions = serde_json::to_string(&outbox::ActionsJson(all)).map_err(|e| napi::Error::from_reason(format!("cannot serialise the actions for JavaScript: {e}")))?;
+        let actions = serde_json::to_string(&outbox::ActionsJson(all)).map_err(|e| Error::storage("cannot serialise the actions for JavaScript", e))?;
         Ok(Parts { rows, names, actions })
     }
 }
@@ -134,7 +135,8 @@ impl TypeName for TrackedList {
 
 impl ToNapiValue for TrackedList {
     unsafe fn to_napi_value(env: sys::napi_env, val: Self) -> napi::Result<sys::napi_value> {
-        let val = val.parts()?;
+        // as a failure on the thread pool would reject: an `Error` with its code
+        let val = val.parts().map_err(|e| to_js_error(&Env::from_raw(env), &e))?;
         let (mut buffer, mut data, mut rows) = (ptr::null_mut(), ptr::null_mut(), ptr::null_mut());
         let bytes = std::mem::size_of_val(val.rows.as_slice());
         // SAFETY: env is the current call's, on the main thread; the buffer just created

@@ -162,14 +162,6 @@ pub struct Parsed<T> {
 impl<T: Serialize> Parsed<T> {
     /// `value` as the JSON text JavaScript will parse.
     pub fn of(value: &T) -> journey_core::Result<Self> {
-        Self::written(value)
-    }
-}
-
-impl<T> Parsed<T> {
-    /// A `T` as JSON text written from another value whose JSON is the same (checked by a
-    /// test for each such pair), skipping the build of the `T`.
-    pub fn written(value: &impl Serialize) -> journey_core::Result<Self> {
         let text = serde_json::to_string(value).map_err(|e| journey_core::Error::storage("cannot serialise a result for JavaScript", e))?;
         Ok(Parsed { text, of: PhantomData })
     }
