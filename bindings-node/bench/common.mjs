@@ -9,10 +9,11 @@ import { MapDocument } from '../index.js';
 /** A number from the environment variable `name`, else `fallback`. */
 export const env = (name, fallback) => Number(process.env[name] ?? fallback);
 
-/** The shop map with `waypoints` waypoints (its own, then generated ones): `{ doc, map }`. */
+/** The shop map with `waypoints` waypoints (its own, then generated ones; fewer: its first ones): `{ doc, map }`. */
 export function shopMap(waypoints) {
   const shop = JSON.parse(MapDocument.load(fileURLToPath(new URL('../../examples/maps/shop.json', import.meta.url))).toJson());
   const map = shop.maps[0];
+  map.waypoints = map.waypoints.slice(0, waypoints);
   const tps = map.touchpoints.map((t) => t.id);
   for (let i = 0; map.waypoints.length < waypoints; i++) {
     map.waypoints.push({

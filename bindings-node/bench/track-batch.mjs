@@ -1,6 +1,6 @@
 // Tracking speed from Node: batches of events into the in-memory store and into a SQLite
 // file, with the shop map grown to 20 waypoints as the Rust benchmarks grow it
-// (benches/common: WAYPOINTS=5 keeps the map's own), through `trackBatch` (one result object per
+// (WAYPOINTS=5 keeps the map's own, 0 none), through `trackBatch` (one result object per
 // event) and `ingest` (one summary per batch). Events are generated like journey-core's
 // Rust benchmark (benches/track.rs): deterministic, 10% with a second key, 25% with a
 // property. Prints events/s for each store and method.

@@ -38,9 +38,11 @@ def env(name: str, default: int) -> int:
 
 
 def shop_with_waypoints(count: int) -> tuple[jc.MapDocument, list[str]]:
-    """The shop map with extra waypoints up to `count`, as the Node benchmark builds it."""
+    """The shop map with `count` waypoints (its own, then generated ones; fewer: its first
+    ones), as the Node benchmark builds it."""
     shop = json.loads(jc.MapDocument.load(str(ROOT / "examples/maps/shop.json")).to_json())
     m = shop["maps"][0]
+    m["waypoints"] = m["waypoints"][:count]
     tps = [t["id"] for t in m["touchpoints"]]
     i = 0
     while len(m["waypoints"]) < count:

@@ -76,12 +76,12 @@ fn main() {
     let events = env("EVENTS", if full { 200_000 } else { 10_000 });
     let profiles = env("PROFILES", if full { 20_000 } else { 1_000 });
     let batch = env("BATCH", 1_000);
-    let doc = common::shop_with_20_waypoints();
+    let doc = common::shop_with_waypoints();
     let (log, owner): (Vec<Event>, Vec<i64>) = common::log(&doc, events, profiles, false).into_iter().map(|(e, p)| (e, p as i64 + 1)).unzip();
     let batches: Vec<Vec<Event>> = log.chunks(batch).map(|c| c.to_vec()).collect();
     let mut c = Client::connect(&url, NoTls).unwrap();
     let version: String = c.query_one("SHOW server_version", &[]).unwrap().get(0);
-    println!("postgres: {events} events over {profiles} keys, 20 waypoints, batches of {batch}, server {version}, allocator {}", ALLOCATOR.name());
+    println!("postgres: {events} events over {profiles} keys, {} waypoints, batches of {batch}, server {version}, allocator {}", doc.maps[0].waypoints.len(), ALLOCATOR.name());
 
     let one = schema("one");
     let (single, fired) = ingest(&url, &one, &doc, &batches, 1);

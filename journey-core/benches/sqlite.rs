@@ -7,7 +7,7 @@
 //!
 //! `cargo bench -p journey-core --bench sqlite` (EVENTS=... PROFILES=... BATCH=... to
 //! resize, DIR=... for the folder of the files, DURABILITY=os for synchronous=FULL,
-//! NO_LINKS=1 for a log without shared e-mail keys (no merges),
+//! NO_LINKS=1 for a log without shared e-mail keys (no merges), WAYPOINTS=n (see `track`),
 //! WRITERS=2 for two threads tracking the batches in turn, overlapping one batch's commit
 //! with the next one's work in memory, ONLY_MEMORY=1 for the in-memory figure alone,
 //! ALLOCATOR=system for glibc's malloc instead of mimalloc).
@@ -83,11 +83,12 @@ fn main() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = std::env::var("DIR").map(PathBuf::from).unwrap_or_else(|_| tmp.path().to_path_buf());
 
-    let doc = common::shop_with_20_waypoints();
+    let doc = common::shop_with_waypoints();
     let (log, owner): (Vec<Event>, Vec<i64>) = common::log(&doc, events, profiles, false).into_iter().map(|(e, p)| (e, p as i64 + 1)).unzip();
     let batches: Vec<Vec<Event>> = log.chunks(batch).map(|c| c.to_vec()).collect();
     println!(
-        "sqlite: {events} events over {profiles} keys, 20 waypoints, batches of {batch} from {writers} thread(s), {durability:?} durability, files in {}, allocator {}",
+        "sqlite: {events} events over {profiles} keys, {} waypoints, batches of {batch} from {writers} thread(s), {durability:?} durability, files in {}, allocator {}",
+        doc.maps[0].waypoints.len(),
         dir.display(),
         ALLOCATOR.name()
     );

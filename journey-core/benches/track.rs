@@ -3,8 +3,9 @@
 //! of `track` and `context`, and memory per profile.
 //!
 //! `cargo bench -p journey-core --bench track` (EVENTS=... PROFILES=... to resize,
-//! SCENARIO=sessions for bursty, realistic traffic, ALLOCATOR=mimalloc instead of the
-//! system's malloc). Under `cargo test --all-targets` it runs once on 20,000 events, as a
+//! SCENARIO=sessions for bursty, realistic traffic, WAYPOINTS=n for another number of
+//! waypoints (0, or 5 for the shop map's own, show what deadlines cost),
+//! ALLOCATOR=mimalloc instead of the system's malloc). Under `cargo test --all-targets` it runs once on 20,000 events, as a
 //! smoke test.
 
 use std::time::Instant;
@@ -34,7 +35,7 @@ fn main() {
     let full = common::full_run();
     let events = env("EVENTS", if full { 1_000_000 } else { 20_000 });
     let profiles = env("PROFILES", if full { 100_000 } else { 2_000 });
-    let doc = common::shop_with_20_waypoints();
+    let doc = common::shop_with_waypoints();
     let keys: Vec<IdentityKey> = (0..profiles).map(|p| IdentityKey::parse(&format!("session:{p:08x}")).unwrap()).collect();
     // SCENARIO=uniform (default) or sessions: see `common::log`.
     let scenario = std::env::var("SCENARIO").unwrap_or_else(|_| "uniform".into());
@@ -74,7 +75,7 @@ fn main() {
         ctx.push(0);
     }
     let stored = tracker.count(&Default::default()).unwrap();
-    println!("track ({scenario}): {events} events over {profiles} keys ({stored} profiles), 20 waypoints, memory store, 1 thread, allocator {}", ALLOCATOR.name());
+    println!("track ({scenario}): {events} events over {profiles} keys ({stored} profiles), {} waypoints, memory store, 1 thread, allocator {}", doc.maps[0].waypoints.len(), ALLOCATOR.name());
     println!("  throughput   {:.0} events/s ({secs:.2} s), {fired} actions fired", events as f64 / secs);
     println!(
         "  track latency p50 {} ns, p99 {} ns, p99.9 {} ns, max {} ns",

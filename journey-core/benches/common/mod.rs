@@ -79,13 +79,18 @@ pub fn env(name: &str, default: usize) -> usize {
     std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
 }
 
-/// The example shop map, topped up to 20 waypoints with generated deadline waypoints.
-pub fn shop_with_20_waypoints() -> MapDocument {
+/// The example shop map with `WAYPOINTS` waypoints (20 by default): its own five, topped up
+/// with generated deadline waypoints (an SMS when a touchpoint is not followed by another
+/// within 5, 6, 7... minutes, once a day), or cut to the first ones (`WAYPOINTS=0`: none).
+/// The Node and Python benchmarks build the same map from the same variable.
+pub fn shop_with_waypoints() -> MapDocument {
     let mut doc = MapDocument::load(Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/maps/shop.json")).unwrap();
     let map = &mut doc.maps[0];
+    let count = env("WAYPOINTS", 20);
+    map.waypoints.truncate(count);
     let touchpoints: Vec<String> = map.touchpoints.iter().map(|t| t.id.clone()).collect();
     let mut i = 0;
-    while map.waypoints.len() < 20 {
+    while map.waypoints.len() < count {
         let json = format!(
             r#"{{"id": "extra{i}", "trigger": {{"touchpoint": "{}"}}, "condition": {{"any": [{{"touchpoint": "{}"}}, {{"property": {{"name": "value", "op": ">", "value": 900}}}}]}},
                 "within": "{}m", "on_missed": [{{"kind": "sms"}}], "cap": {{"cooldown": "1d"}}}}"#,
