@@ -454,10 +454,14 @@ impl Tracker {
         let mut events = WriteInput::new(&*self.store, events);
         self.write_placed(placed, &mut |tx| {
             results.clear();
-            let batch = events.take()?;
-            tx.prefetch(&mut batch.iter().flat_map(|e| e.keys.iter()))?;
-            for event in batch {
-                results.push(self.track_in(tx, event)?);
+            let mut batch = events.take()?.into_iter();
+            let window = tx.prefetch_window().max(1);
+            while !batch.as_slice().is_empty() {
+                let ahead = window.min(batch.len());
+                tx.prefetch(&mut batch.as_slice()[..ahead].iter().flat_map(|e| e.keys.iter()))?;
+                for event in batch.by_ref().take(ahead) {
+                    results.push(self.track_in(tx, event)?);
+                }
             }
             Ok(())
         })?;
@@ -1131,6 +1135,26 @@ mod tests {
         fn read(&self, f: &mut dyn FnMut(&dyn Tx) -> Result<()>) -> Result<()> {
             self.0.read(f)
         }
+    }
+
+    /// A batch longer than the memory store's prefetch window is tracked window by window:
+    /// every event once, in order, exactly as tracking the events one by one.
+    #[test]
+    fn a_batch_over_several_prefetch_windows_tracks_as_events_one_by_one() {
+        let doc = MapDocument::load(concat!(env!("CARGO_MANIFEST_DIR"), "/../examples/maps/shop.json")).unwrap();
+        let (batched, single) = (Tracker::new(&doc, TrackerConfig::default()).unwrap(), Tracker::new(&doc, TrackerConfig::default()).unwrap());
+        let window = batched.read(|tx| Ok(tx.prefetch_window())).unwrap();
+        let names = ["product_view", "add_to_cart", "checkout_start", "newsletter_signup", "remove_from_cart"];
+        let events: Vec<Event> = (0..2 * window + 7)
+            .map(|i| {
+                let e = Event::new(1_000_000 * i as Micros, IdentityKey::parse(&format!("session:s{}", i % 23)).unwrap(), names[i % names.len()], "web");
+                if i % 5 == 0 { e.with_key(IdentityKey::parse(&format!("email:c{}@x.com", i % 4)).unwrap()) } else { e }
+            })
+            .collect();
+        let expected: Vec<Tracked> = events.iter().map(|e| single.track(e.clone()).unwrap()).collect();
+        assert_eq!(batched.track_batch(events).unwrap(), expected);
+        assert_eq!(batched.pending_actions(usize::MAX).unwrap(), single.pending_actions(usize::MAX).unwrap());
+        assert!(!expected.iter().all(|t| t.actions.is_empty()), "waypoints fired along the way");
     }
 
     #[test]

@@ -631,6 +631,12 @@ impl Tx for State {
         Ok(())
     }
 
+    /// Measured with `ONLY_MEMORY=1 cargo bench -p journey-core --bench sqlite` (batches of
+    /// 1,000): 64 and 128 events at a time ran 9–36 % faster than the whole batch; 32 to 256 alike.
+    fn prefetch_window(&self) -> usize {
+        64
+    }
+
     fn next_seq(&mut self) -> Result<u64> {
         let seq = self.seq;
         self.seq += 1;

@@ -154,6 +154,12 @@ pub trait Tx {
         let _ = keys;
         Ok(())
     }
+    /// How many events of a batch [`Tx::prefetch`] should be given at a time: the whole
+    /// batch (the default) for a store whose prefetch is a round trip; a few dozen events
+    /// for one whose prefetch loads cache lines, which more would evict before they are read.
+    fn prefetch_window(&self) -> usize {
+        usize::MAX
+    }
 
     // ---- writes ----
     /// The next arrival number (strictly increasing, never reused).
