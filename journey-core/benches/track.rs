@@ -5,8 +5,8 @@
 //! `cargo bench -p journey-core --bench track` (EVENTS=... PROFILES=... to resize,
 //! SCENARIO=sessions for bursty, realistic traffic, WAYPOINTS=n for another number of
 //! waypoints (0, or 5 for the shop map's own, show what deadlines cost),
-//! ALLOCATOR=mimalloc instead of the system's malloc). Under `cargo test --all-targets` it runs once on 20,000 events, as a
-//! smoke test.
+//! ALLOCATOR=mimalloc instead of the system's malloc). Under `cargo test --all-targets`
+//! it runs once on 20,000 events, as a smoke test.
 
 use std::time::Instant;
 
