@@ -1,6 +1,7 @@
 //! Tracking speed: 1M generated events over 100k profiles, the shop map with 20
 //! waypoints, in memory, one thread. Prints throughput, per-event latency percentiles
-//! of `track` and `context`, and memory per profile.
+//! of `track` (and the share of the time spent in slow calls) and `context`, and memory
+//! per profile.
 //!
 //! `cargo bench -p journey-core --bench track` (EVENTS=... PROFILES=... to resize,
 //! SCENARIO=sessions for bursty, realistic traffic, WAYPOINTS=n for another number of
