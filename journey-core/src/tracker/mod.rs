@@ -17,7 +17,7 @@
 //! a log fires exactly what live traffic fired ([`backtest`]).
 
 use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::{Arc, RwLock};
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
@@ -28,13 +28,20 @@ use crate::event::{Event, check_batch_with, check_each_with};
 use crate::identity::{IdentityKey, IdentityLevel, IdentityRules};
 use crate::limits::Limits;
 use crate::map::MapDocument;
-use crate::outbox::{ActionRecord, Explanation, Outcome};
+use crate::outbox::ActionRecord;
 use crate::profile::{Conflict, EventRef, LinkEntry, LinkOutcome, ProfileId, ProfileState, TrackedEvent};
 use crate::resolve::Resolver;
 use crate::stitch::{self, Origin};
-use crate::store::{Deadline, MemoryStore, Store, Tx};
+use crate::store::{MemoryStore, Store, Tx};
 use crate::time::Micros;
-use crate::waypoint::{Cap, Condition, Waypoint};
+
+mod clock;
+mod context;
+mod waypoints;
+
+pub use clock::{Clock, ManualClock, SystemClock, Ticker, now_micros};
+pub use context::{Context, EmotionTrend, Interest, Route};
+use waypoints::{Armable, Name};
 
 /// How a tracker behaves.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -80,67 +87,6 @@ pub struct Tracked {
     pub actions: Vec<ActionRecord>,
 }
 
-/// Everything an agent or an IVR needs about a customer, at once.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Context {
-    /// The profile.
-    pub profile: ProfileId,
-    /// All its keys.
-    pub keys: Vec<IdentityKey>,
-    /// How well it is known.
-    pub level: IdentityLevel,
-    /// The assigned persona.
-    pub persona: Option<String>,
-    /// The phase of the latest on-map event.
-    pub current_phase: Option<Arc<str>>,
-    /// The furthest phase reached.
-    pub furthest_phase: Option<Arc<str>>,
-    /// Every phase reached, in map order.
-    pub phases_reached: Vec<Arc<str>>,
-    /// Number of events.
-    pub events: u64,
-    /// Time of the first event.
-    pub first_ts: Option<Micros>,
-    /// Time of the latest event.
-    pub last_ts: Option<Micros>,
-    /// The latest events across all channels, oldest first.
-    pub recent: Vec<EventRef>,
-    /// Touchpoints and property values seen recently, most recent first.
-    pub interests: Vec<Interest>,
-    /// How the customer has felt.
-    pub emotion: EmotionTrend,
-    /// Armed waypoint deadlines.
-    pub open_waypoints: Vec<Deadline>,
-    /// Identity conflicts involving its keys.
-    pub conflicts: Vec<Conflict>,
-}
-
-/// Something a customer showed interest in recently.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Interest {
-    /// A touchpoint id, or `property=value` for an interest property.
-    pub what: Arc<str>,
-    /// How many of the recent events show it.
-    pub count: u32,
-    /// When it was last seen.
-    pub last_ts: Micros,
-}
-
-/// The emotion of a profile over time.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct EmotionTrend {
-    /// Number of rated events.
-    pub ratings: u32,
-    /// Mean normalised rating.
-    pub mean: Option<f64>,
-    /// Lowest rating.
-    pub lowest: Option<f64>,
-    /// Latest rating.
-    pub last: Option<f64>,
-    /// The ratings among the recent events, oldest first: `(ts, emotion)`.
-    pub recent: Vec<(Micros, f64)>,
-}
-
 /// A filter for listing profiles (all conditions must hold).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -174,48 +120,6 @@ pub struct ProfileSummary {
     pub furthest_phase: Option<Arc<str>>,
     /// Number of events.
     pub events: u64,
-}
-
-/// Where an interaction should go, from the map's routing rules.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Route {
-    /// The rule that matched.
-    pub rule: String,
-    /// The queue.
-    pub queue: String,
-    /// The department owning the queue.
-    pub department: Option<crate::vocabulary::Department>,
-    /// The priority in the queue (lower first).
-    pub priority: i64,
-}
-
-/// The payloads of a list of actions.
-type Payloads = Vec<Arc<Map<String, Value>>>;
-
-/// A waypoint compiled against the tracker's map.
-struct Armable {
-    def: Waypoint,
-    id: Arc<str>,
-    /// The payloads of its `on_reached` and `on_missed` actions, shared by every firing.
-    payloads: (Payloads, Payloads),
-    shown_condition: Arc<Condition>,
-    shown_trigger: Arc<Condition>,
-    condition: Compiled,
-    trigger: Option<Compiled>,
-    exit: Option<Compiled>,
-}
-
-/// An event's raw name, with the map's shared copy of it when the map lists it.
-struct Name<'a> {
-    text: &'a str,
-    shared: Option<&'a Arc<str>>,
-}
-
-impl Name<'_> {
-    /// The name as an `Arc`: the map's copy, else a new one (off-map events).
-    fn shared(&self) -> Arc<str> {
-        self.shared.cloned().unwrap_or_else(|| Arc::from(self.text))
-    }
 }
 
 /// What a write closure consumes: moved in on the first run; on a rerun (by a store that
@@ -513,165 +417,6 @@ impl Tracker {
         })
     }
 
-    #[allow(clippy::too_many_arguments)]
-    fn run_waypoints(
-        &self,
-        tx: &mut dyn Tx,
-        profile: ProfileId,
-        subject: &Subject<'_>,
-        name: &Name<'_>,
-        ts: Micros,
-        seq: u64,
-        out: &mut Vec<ActionRecord>,
-    ) -> Result<()> {
-        let candidates = &self.candidates[subject.touchpoint.unwrap_or(self.candidates.len() - 1)];
-        // `(armed_at, due)` of each waypoint's armed deadline, read once before any change
-        // (each waypoint changes only its own), on the stack for maps of up to 32 waypoints.
-        let (mut small, mut large) = ([None; 32], Vec::new());
-        let armed: &mut [Option<(Micros, Micros)>] = if self.waypoints.len() <= small.len() {
-            &mut small[..self.waypoints.len()]
-        } else {
-            large.resize(self.waypoints.len(), None);
-            &mut large
-        };
-        tx.visit_deadlines(profile, &mut |d| {
-            if let Some(i) = self.waypoint_index(&d.waypoint) {
-                armed[i] = Some((d.armed_at, d.due));
-            }
-        })?;
-        for ((w, &candidate), &armed) in self.waypoints.iter().zip(candidates).zip(armed.iter()) {
-            if !candidate && armed.is_none() {
-                continue;
-            }
-            let def = &w.def;
-            let Some(within) = def.within else {
-                if w.condition.matches(subject) && self.cap_allows(tx, profile, def, ts)? {
-                    let why = Explanation { event_seq: seq, event: name.shared(), condition: w.shown_condition.clone(), deadline: None };
-                    self.fire(tx, w, Outcome::Reached, profile, ts, why, out)?;
-                }
-                continue;
-            };
-            let arm = |tx: &mut dyn Tx| {
-                tx.put_deadline(&Deadline {
-                    profile,
-                    waypoint: w.id.clone(),
-                    armed_at: ts,
-                    due: ts.saturating_add(within.as_micros()),
-                    trigger_seq: seq,
-                    trigger_event: name.shared(),
-                })
-            };
-            let triggered = || w.trigger.as_ref().is_some_and(|t| t.matches(subject));
-            match armed {
-                Some((armed_at, due)) if ts >= armed_at => {
-                    if w.exit.as_ref().is_some_and(|x| x.matches(subject)) {
-                        tx.delete_deadline(profile, &def.id)?;
-                    } else if w.condition.matches(subject) {
-                        tx.delete_deadline(profile, &def.id)?;
-                        if self.cap_allows(tx, profile, def, ts)? {
-                            let why = Explanation {
-                                event_seq: seq,
-                                event: name.shared(),
-                                condition: w.shown_condition.clone(),
-                                deadline: Some((armed_at, due)),
-                            };
-                            self.fire(tx, w, Outcome::Reached, profile, ts, why, out)?;
-                        }
-                    } else if def.rearm && triggered() {
-                        arm(tx)?;
-                    }
-                }
-                Some(_) => {}
-                None => {
-                    if triggered() && self.cap_allows(tx, profile, def, ts)? {
-                        arm(tx)?;
-                    }
-                }
-            }
-        }
-        Ok(())
-    }
-
-    /// The position of a waypoint by id: by pointer first (deadlines share the tracker's
-    /// ids), by text for ids read back from a durable store.
-    fn waypoint_index(&self, id: &Arc<str>) -> Option<usize> {
-        self.waypoints.iter().position(|w| Arc::ptr_eq(&w.id, id)).or_else(|| self.waypoints.iter().position(|w| w.id == *id))
-    }
-
-    fn cap_allows(&self, tx: &dyn Tx, profile: ProfileId, def: &Waypoint, ts: Micros) -> Result<bool> {
-        Ok(match def.cap {
-            Cap::Unlimited => true,
-            Cap::OncePerProfile => tx.fired(profile, &def.id)?.is_none(),
-            Cap::Cooldown(d) => tx.fired(profile, &def.id)?.is_none_or(|last| ts.saturating_sub(last) >= d.as_micros()),
-        })
-    }
-
-    #[allow(clippy::too_many_arguments)]
-    fn fire(&self, tx: &mut dyn Tx, w: &Armable, outcome: Outcome, profile: ProfileId, ts: Micros, why: Explanation, out: &mut Vec<ActionRecord>) -> Result<()> {
-        let def = &w.def;
-        let (actions, payloads) = match outcome {
-            Outcome::Reached => (&def.on_reached, &w.payloads.0),
-            Outcome::Missed => (&def.on_missed, &w.payloads.1),
-        };
-        for (i, action) in actions.iter().enumerate() {
-            let record = ActionRecord {
-                id: crate::outbox::action_id(why.event_seq, &def.id, outcome, i),
-                profile,
-                waypoint: w.id.clone(),
-                outcome,
-                kind: action.kind.clone(),
-                payload: payloads[i].clone(),
-                ts,
-                why: why.clone(),
-            };
-            tx.push_action(&record)?;
-            out.push(record);
-        }
-        tx.set_fired(profile, &def.id, ts)
-    }
-
-    fn fire_due(&self, tx: &mut dyn Tx, now: Micros, out: &mut Vec<ActionRecord>) -> Result<()> {
-        self.clock.fetch_max(now, Ordering::Relaxed);
-        while let Some(d) = tx.next_due(now)? {
-            tx.delete_deadline(d.profile, &d.waypoint)?;
-            let Some(w) = self.waypoint_index(&d.waypoint).map(|i| &self.waypoints[i]) else { continue };
-            if self.cap_allows(tx, d.profile, &w.def, d.due)? {
-                let why = Explanation {
-                    event_seq: d.trigger_seq,
-                    event: d.trigger_event.clone(),
-                    condition: w.shown_trigger.clone(),
-                    deadline: Some((d.armed_at, d.due)),
-                };
-                self.fire(tx, w, Outcome::Missed, d.profile, d.due, why, out)?;
-            }
-        }
-        Ok(())
-    }
-
-    fn notify<'a>(&self, actions: impl Iterator<Item = &'a ActionRecord>) {
-        let subscribers = self.subscribers.read().unwrap_or_else(|p| p.into_inner()).clone();
-        if subscribers.is_empty() {
-            return;
-        }
-        for action in actions {
-            for s in &subscribers {
-                s(action);
-            }
-        }
-    }
-
-    /// Advances the clock to `now` (event time) and fires every deadline due strictly before it.
-    pub fn advance(&self, now: Micros) -> Result<Vec<ActionRecord>> {
-        self.open()?;
-        let mut actions = Vec::new();
-        self.store.write(&mut |tx| {
-            actions.clear();
-            self.fire_due(tx, now, &mut actions)
-        })?;
-        self.notify(actions.iter());
-        Ok(actions)
-    }
-
     /// Links two keys explicitly (a login, a CRM match), under the same rules as events.
     pub fn link(&self, a: &IdentityKey, b: &IdentityKey, ts: Micros) -> Result<LinkOutcome> {
         self.open()?;
@@ -712,124 +457,6 @@ impl Tracker {
             Ok(())
         })?;
         Ok(out.expect("read ran"))
-    }
-
-    /// Customer context for any key of a profile; `None` for an unknown key.
-    pub fn context(&self, key: &IdentityKey) -> Result<Option<Context>> {
-        self.read(|tx| {
-            let Some(id) = tx.key_profile(key)? else { return Ok(None) };
-            let state = tx.profile(id)?.ok_or_else(|| Error::Storage { message: format!("profile {id} vanished"), source: None })?;
-            let keys = tx.keys_of(id)?;
-            let recent = tx.events_of(id, Some(self.config.recent_events))?;
-            let conflicts = tx.conflicts_of(&keys)?;
-            Ok(Some(Context {
-                profile: id,
-                level: state.level,
-                persona: tx.persona(id)?,
-                current_phase: state.current_phase.map(|p| self.resolver.phase_id(p).clone()),
-                furthest_phase: state.furthest_phase.map(|p| self.resolver.phase_id(p).clone()),
-                phases_reached: self.phases_reached(&state),
-                events: state.events,
-                first_ts: (state.events > 0).then_some(state.first_ts),
-                last_ts: (state.events > 0).then_some(state.latest.0),
-                interests: self.interests(&recent),
-                emotion: EmotionTrend {
-                    ratings: state.ratings,
-                    mean: state.rating_mean(),
-                    lowest: (state.ratings > 0).then_some(state.rating_min),
-                    last: state.last_rating.map(|(_, x)| x),
-                    recent: recent.iter().filter_map(|e| e.event.emotion().map(|x| (e.event.ts, x))).collect(),
-                },
-                open_waypoints: tx.deadlines_of(id)?,
-                recent,
-                keys,
-                conflicts,
-            }))
-        })
-    }
-
-    fn phases_reached(&self, state: &ProfileState) -> Vec<Arc<str>> {
-        let mut reached = Vec::with_capacity(state.phases.count_ones() as usize);
-        reached.extend((0..self.resolver.map().phases.len() as u32).filter(|&p| state.reached(p)).map(|p| self.resolver.phase_id(p).clone()));
-        reached
-    }
-
-    /// Touchpoints and interest-property values of the recent events, most recently seen
-    /// first (ties: in the order the latest event lists them). A short list, so a linear
-    /// search over touchpoint indexes beats a map, and walking newest-first needs no sort.
-    /// Both lists are sized up front: `context` runs on every call or page view.
-    fn interests(&self, recent: &[EventRef]) -> Vec<Interest> {
-        let mut list: Vec<Interest> = Vec::with_capacity(recent.len());
-        // The touchpoint of each interest in `list` (`None`: a property value), beside it.
-        let mut touchpoints: Vec<Option<u32>> = Vec::with_capacity(recent.len());
-        for e in recent.iter().rev() {
-            let ts = e.event.ts;
-            if let Some(t) = self.resolver.resolve(&e.event.name).touchpoint {
-                match touchpoints.iter().position(|k| *k == Some(t)) {
-                    Some(at) => list[at].count += 1,
-                    None => {
-                        touchpoints.push(Some(t));
-                        list.push(Interest { what: self.resolver.touchpoint_id(t).clone(), count: 1, last_ts: ts });
-                    }
-                }
-            }
-            if e.event.properties.is_empty() {
-                continue;
-            }
-            for name in &self.config.interest_properties {
-                if let Some(Value::String(v)) = e.event.properties.get(name) {
-                    let same = |i: &Interest| i.what.len() == name.len() + 1 + v.len() && i.what.starts_with(name.as_str()) && i.what.as_bytes()[name.len()] == b'=' && i.what.ends_with(v.as_str());
-                    match touchpoints.iter().zip(&list).position(|(k, i)| k.is_none() && same(i)) {
-                        Some(at) => list[at].count += 1,
-                        None => {
-                            touchpoints.push(None);
-                            list.push(Interest { what: Arc::from(format!("{name}={v}")), count: 1, last_ts: ts });
-                        }
-                    }
-                }
-            }
-        }
-        list
-    }
-
-    /// Routes a customer's next interaction: the first routing rule of the map that matches
-    /// the profile (see [`crate::map::RoutingRule`] for what a rule sees). `None` for an
-    /// unknown key or when no rule matches.
-    pub fn route(&self, key: &IdentityKey) -> Result<Option<Route>> {
-        self.read(|tx| {
-            let Some(id) = tx.key_profile(key)? else { return Ok(None) };
-            let Some(state) = tx.profile(id)? else { return Ok(None) };
-            let latest = tx.events_of(id, Some(1))?;
-            let empty = crate::event::Event::new(0, key.clone(), "", crate::vocabulary::Channel::Custom(String::new()));
-            let event = latest.first().map_or(&empty, |e| &e.event);
-            let mut properties = event.properties.clone();
-            properties.insert(
-                "profile".into(),
-                serde_json::json!({
-                    "emotion_last": state.last_rating.map(|(_, x)| x),
-                    "emotion_mean": state.rating_mean(),
-                    "emotion_lowest": (state.ratings > 0).then_some(state.rating_min),
-                    "events": state.events,
-                    "furthest_phase": state.furthest_phase,
-                }),
-            );
-            let resolved = self.resolver.resolve(&event.name);
-            let subject = Subject {
-                name: &event.name,
-                touchpoint: resolved.touchpoint.map(|t| t as usize),
-                phase: state.current_phase.map(|p| p as usize),
-                channel: &event.channel,
-                department: self.resolver.department(event.department.as_ref(), resolved.touchpoint),
-                level: state.level,
-                properties: &properties,
-            };
-            Ok(self.routing.iter().find(|(_, when)| when.as_ref().is_none_or(|c| c.matches(&subject))).map(|(rule, _)| Route {
-                rule: rule.id.clone(),
-                queue: rule.queue.clone(),
-                department: rule.department.clone(),
-                priority: rule.priority,
-            }))
-        })
     }
 
     /// A profile's whole journey, in `(ts, seq)` order.
@@ -977,112 +604,6 @@ pub fn backtest(doc: &MapDocument, config: TrackerConfig, events: Vec<Event>, un
         actions.extend(tracker.advance(now)?);
     }
     Ok(actions)
-}
-
-/// A source of the current time, in microseconds since the Unix epoch (UTC).
-///
-/// The tracker itself runs on event time; a clock only says when to call
-/// [`Tracker::advance`]. [`SystemClock`] reads the wall clock; [`ManualClock`] is set by
-/// hand, for tests and replays.
-pub trait Clock: Send + Sync {
-    /// The current time.
-    fn now(&self) -> Micros;
-}
-
-/// The system's wall clock.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct SystemClock;
-
-impl Clock for SystemClock {
-    fn now(&self) -> Micros {
-        now_micros()
-    }
-}
-
-/// A clock that only moves when told to.
-#[derive(Debug, Default)]
-pub struct ManualClock(AtomicI64);
-
-impl ManualClock {
-    /// A clock showing `now`.
-    pub fn new(now: Micros) -> Self {
-        ManualClock(AtomicI64::new(now))
-    }
-
-    /// Sets the time.
-    pub fn set(&self, now: Micros) {
-        self.0.store(now, Ordering::SeqCst);
-    }
-}
-
-impl Clock for ManualClock {
-    fn now(&self) -> Micros {
-        self.0.load(Ordering::SeqCst)
-    }
-}
-
-/// Drives [`Tracker::advance`] from a [`Clock`] on a background thread, until stopped
-/// or dropped.
-pub struct Ticker {
-    stop: Arc<(Mutex<bool>, std::sync::Condvar)>,
-    thread: Option<std::thread::JoinHandle<()>>,
-}
-
-impl Ticker {
-    /// Calls `tracker.advance(now)` every `every`, `now` being the system time in
-    /// microseconds. Errors are passed to `on_error` (the ticker keeps going); a closed
-    /// tracker stops it.
-    pub fn start(tracker: Arc<Tracker>, every: std::time::Duration, on_error: impl Fn(Error) + Send + 'static) -> Self {
-        Self::with_clock(tracker, Arc::new(SystemClock), every, on_error)
-    }
-
-    /// Like [`Ticker::start`], reading time from `clock`.
-    pub fn with_clock(tracker: Arc<Tracker>, clock: Arc<dyn Clock>, every: std::time::Duration, on_error: impl Fn(Error) + Send + 'static) -> Self {
-        let stop = Arc::new((Mutex::new(false), std::sync::Condvar::new()));
-        let flag = stop.clone();
-        let thread = std::thread::spawn(move || {
-            let (lock, cvar) = &*flag;
-            let mut stopped = lock.lock().unwrap_or_else(|p| p.into_inner());
-            while !*stopped {
-                let (guard, _) = cvar.wait_timeout(stopped, every).unwrap_or_else(|p| p.into_inner());
-                stopped = guard;
-                if *stopped {
-                    break;
-                }
-                match tracker.advance(clock.now()) {
-                    Ok(_) => {}
-                    Err(Error::Closed { .. }) => break,
-                    Err(e) => on_error(e),
-                }
-            }
-        });
-        Ticker { stop, thread: Some(thread) }
-    }
-
-    /// Stops the ticker and waits for its thread.
-    pub fn stop(mut self) {
-        self.halt();
-    }
-
-    fn halt(&mut self) {
-        let (lock, cvar) = &*self.stop;
-        *lock.lock().unwrap_or_else(|p| p.into_inner()) = true;
-        cvar.notify_all();
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
-        }
-    }
-}
-
-impl Drop for Ticker {
-    fn drop(&mut self) {
-        self.halt();
-    }
-}
-
-/// The system time in microseconds since the Unix epoch.
-pub fn now_micros() -> Micros {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_micros() as Micros)
 }
 
 /// Privacy and retention, over any store.
