@@ -11,10 +11,11 @@
 use std::sync::Arc;
 use std::time::Instant;
 
-/// A `usize` from the environment, or `default`.
-fn env(name: &str, default: usize) -> usize {
-    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
-}
+use common::env;
+
+// Shared with the other benchmarks; this one needs only its settings.
+#[allow(dead_code)]
+mod common;
 
 /// An event's bytes: `N` words.
 struct Stored<const N: usize>([u64; N]);
@@ -40,7 +41,7 @@ fn keep<T>(events: usize, keys: usize, make: impl Fn(u64) -> T) -> f64 {
 }
 
 fn main() {
-    let full = std::env::args().any(|a| a == "--bench");
+    let full = common::full_run();
     let events = env("EVENTS", if full { 1_000_000 } else { 20_000 });
     let keys = env("KEYS", if full { 100_000 } else { 2_000 }).max(1);
     let which: Vec<String> = std::env::args().skip(1).filter(|a| !a.starts_with("--")).collect();

@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use serde_json::{Map, Value};
 
-use super::{State, Record, Undo, merge_ordered, missing, prefetch, same_waypoint};
+use super::{Record, State, Undo, merge_ordered, missing, prefetch, same_waypoint};
 use crate::error::{Error, Result};
 use crate::identity::IdentityKey;
 use crate::outbox::ActionRecord;
