@@ -28,6 +28,14 @@ pub struct StoreArgs {
     pub hash_kinds: Option<Vec<String>>,
     /// `read_only` (SQLite).
     pub read_only: bool,
+    /// `max_size`, in bytes (SQLite).
+    pub max_size: Option<u64>,
+    /// `busy_timeout`, in seconds (SQLite).
+    pub busy_timeout: Option<f64>,
+    /// `checkpoint_bytes` (SQLite).
+    pub checkpoint_bytes: Option<u64>,
+    /// `cache_mib` (SQLite).
+    pub cache_mib: Option<u32>,
     /// `schema` (PostgreSQL).
     pub schema: Option<String>,
     /// `pool_size` (PostgreSQL).
@@ -61,18 +69,24 @@ fn refused(e: Error) -> PyErr {
     }
 }
 
+/// A keyword argument in seconds as a `Duration`: finite and positive (or zero, when
+/// `zero` allows it), else the `ValueError` naming it.
+fn seconds(name: &str, value: Option<f64>, zero: bool) -> PyResult<Option<Duration>> {
+    let Some(seconds) = value else { return Ok(None) };
+    let what = if zero { "a finite number of seconds, 0 or more" } else { "a positive, finite number of seconds" };
+    Duration::try_from_secs_f64(seconds)
+        .ok()
+        .filter(|d| zero || !d.is_zero())
+        .map(Some)
+        .ok_or_else(|| PyValueError::new_err(format!("{name} must be {what}, not {seconds}")))
+}
+
 impl StoreArgs {
-    /// The core's options: keyword arguments converted, nothing decided.
+    /// The core's options: keyword arguments converted, nothing decided. Every field is named,
+    /// so an option added to the core fails to compile here until the binding takes it.
     fn options(&self) -> PyResult<StoreOptions> {
-        let connect_timeout = match self.connect_timeout {
-            None => None,
-            Some(seconds) => Some(
-                Duration::try_from_secs_f64(seconds)
-                    .ok()
-                    .filter(|d| !d.is_zero())
-                    .ok_or_else(|| PyValueError::new_err(format!("connect_timeout must be a positive, finite number of seconds, not {seconds}")))?,
-            ),
-        };
+        let connect_timeout = seconds("connect_timeout", self.connect_timeout, false)?;
+        let busy_timeout = seconds("busy_timeout", self.busy_timeout, true)?;
         Ok(StoreOptions {
             path: self.path.clone(),
             postgres: self.postgres.clone(),
@@ -80,10 +94,13 @@ impl StoreArgs {
             hash_kinds: self.hash_kinds.clone(),
             durability: self.durability.clone(),
             read_only: self.read_only.then_some(true),
+            max_size: self.max_size,
+            busy_timeout,
+            checkpoint_bytes: self.checkpoint_bytes,
+            cache_mib: self.cache_mib,
             schema: self.schema.clone(),
             pool_size: self.pool_size,
             connect_timeout,
-            ..StoreOptions::default()
         })
     }
 

@@ -14,7 +14,7 @@ use std::io::Write;
 use std::path::PathBuf;
 
 use journey_core::store::{export_jsonl, import_jsonl};
-use journey_core::tracker::{ProfileFilter, Ticker, Tracker, TrackerConfig};
+use journey_core::tracker::{ProfileFilter, Subscription, Ticker, Tracker, TrackerConfig};
 use journey_core::{Error, MapDocument};
 use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
@@ -229,6 +229,15 @@ fn filter(filter: Option<&Bound<'_, PyAny>>, criteria: Option<&Bound<'_, PyDict>
 ///     hash_kinds: Hash only these key kinds (e.g. ``["email", "phone"]``); every kind
 ///         when ``None``.
 ///     read_only: SQLite only: open the file for reading only, beside a writer.
+///     max_size: SQLite only: the most bytes the file may grow to; a write that would
+///         pass it raises :class:`StorageError` and changes nothing. No limit when
+///         ``None``.
+///     busy_timeout: SQLite only: seconds to wait for a lock held by another
+///         connection before failing (0: fail at once); 5 when ``None``.
+///     checkpoint_bytes: SQLite only: journal bytes after which the state tables are
+///         brought up to date (smaller: faster reopening, more writing); 64 MiB when
+///         ``None``.
+///     cache_mib: SQLite only: the page cache per connection, in MiB; 64 when ``None``.
 ///     schema: PostgreSQL only: the schema holding the tables (created if missing;
 ///         lowercase letters, digits and ``_``, at most 63 bytes); ``journey_core`` when
 ///         ``None``.
@@ -263,9 +272,11 @@ fn filter(filter: Option<&Bound<'_, PyAny>>, criteria: Option<&Bound<'_, PyDict>
 ///     JourneyIOError: The file cannot be opened.
 ///     ValueError: ``durability`` is unknown; ``path`` and ``postgres`` together;
 ///         ``key_secret`` / ``hash_kinds`` without a store; ``key_secret`` shorter than
-///         16 bytes; ``hash_kinds`` without it; ``durability`` / ``read_only`` with
-///         ``postgres``; ``schema`` / ``pool_size`` / ``connect_timeout`` without it;
-///         ``pool_size`` 0; ``connect_timeout`` not positive. The message names the option.
+///         16 bytes; ``hash_kinds`` without it; a SQLite-only option (``durability`` to
+///         ``cache_mib``) without ``path``; ``schema`` / ``pool_size`` /
+///         ``connect_timeout`` without ``postgres``; ``pool_size``, ``max_size``,
+///         ``checkpoint_bytes`` or ``cache_mib`` 0; ``connect_timeout`` not positive;
+///         ``busy_timeout`` negative. The message names the option.
 ///     NotFoundError: No map has the id ``map``.
 ///     ParseError: ``identity`` or ``limits`` is malformed; ``path`` names the bad
 ///         element, e.g. ``identity.levels.email`` or ``limits.batch_size``.
@@ -281,6 +292,8 @@ pub struct PyTracker {
     doc: Arc<MapDocument>,
     /// Where the journeys are kept.
     backend: Backend,
+    /// The subscribed callbacks with their subscriptions, for :meth:`unsubscribe`.
+    subscriptions: Mutex<Vec<(Py<PyAny>, Subscription)>>,
 }
 
 impl PyTracker {
@@ -311,7 +324,7 @@ guarded! {
 #[pymethods]
 impl PyTracker {
     #[new]
-    #[pyo3(signature = (doc, *, path = None, postgres = None, durability = None, key_secret = None, hash_kinds = None, read_only = false, schema = None, pool_size = None, connect_timeout = None, map = None, recent_events = 20, interest_properties = None, identity = None, limits = None))]
+    #[pyo3(signature = (doc, *, path = None, postgres = None, durability = None, key_secret = None, hash_kinds = None, read_only = false, max_size = None, busy_timeout = None, checkpoint_bytes = None, cache_mib = None, schema = None, pool_size = None, connect_timeout = None, map = None, recent_events = 20, interest_properties = None, identity = None, limits = None))]
     #[allow(clippy::too_many_arguments)]
     fn new(
         py: Python<'_>,
@@ -322,6 +335,10 @@ impl PyTracker {
         key_secret: Option<Vec<u8>>,
         hash_kinds: Option<Vec<String>>,
         read_only: bool,
+        max_size: Option<u64>,
+        busy_timeout: Option<f64>,
+        checkpoint_bytes: Option<u64>,
+        cache_mib: Option<u32>,
         schema: Option<String>,
         pool_size: Option<usize>,
         connect_timeout: Option<f64>,
@@ -332,11 +349,11 @@ impl PyTracker {
         limits: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<Self> {
         let config = config(map, recent_events, interest_properties, identity, limits)?;
-        let store = StoreArgs { path, postgres, durability, key_secret, hash_kinds, read_only, schema, pool_size, connect_timeout };
+        let store = StoreArgs { path, postgres, durability, key_secret, hash_kinds, read_only, max_size, busy_timeout, checkpoint_bytes, cache_mib, schema, pool_size, connect_timeout };
         let doc: MapDocument = doc.get().inner.clone();
         let (tracker, backend) = store.open(py, &doc, config)?;
         let map_id = tracker.resolver().map().id.clone();
-        Ok(PyTracker { inner: Mutex::new(Some(Arc::new(tracker))), id: clocks::new_id(), map_id, doc: Arc::new(doc), backend })
+        Ok(PyTracker { inner: Mutex::new(Some(Arc::new(tracker))), id: clocks::new_id(), map_id, doc: Arc::new(doc), backend, subscriptions: Mutex::new(Vec::new()) })
     }
 
     /// The right to be forgotten: removes the profile of ``key`` with its events, keys,
@@ -534,6 +551,29 @@ impl PyTracker {
         let key = identity::key(key, "key")?;
         let context = py.detach(|| tracker.context(&key)).map_err(py_err)?;
         convert::serialize_to_py(py, &context)
+    }
+
+    /// Where a customer's next interaction should go: the first of the map's routing rules
+    /// whose condition matches the profile (its latest event, with ``phase`` meaning the
+    /// profile's current phase and its facts as ``profile.*`` properties:
+    /// ``profile.emotion_last``, ``profile.emotion_mean``, ``profile.emotion_lowest``,
+    /// ``profile.events``, ``profile.furthest_phase``).
+    ///
+    /// Args:
+    ///     key: Any identity key of the profile, ``kind:value``.
+    ///
+    /// Returns:
+    ///     The rule, queue, owning department and priority (lower is served first), or
+    ///     ``None`` for a key never seen or when no rule matches.
+    ///
+    /// Raises:
+    ///     ParseError: ``key`` is not of the form ``kind:value``.
+    ///     ClosedError: The tracker is closed.
+    fn route<'py>(&self, py: Python<'py>, key: &str) -> PyResult<Bound<'py, PyAny>> {
+        let tracker = self.get()?;
+        let key = identity::key(key, "key")?;
+        let route = py.detach(|| tracker.route(&key)).map_err(py_err)?;
+        convert::serialize_to_py(py, &route)
     }
 
     /// A profile's whole journey: its events in ``(ts, seq)`` order, with their ``seq``
@@ -750,7 +790,7 @@ impl PyTracker {
     /// An exception raised by ``callback`` does not reach the tracker or the caller of
     /// :meth:`track`: it is reported through :func:`sys.unraisablehook` (as exceptions in
     /// ``__del__`` are), and the remaining subscribers are still called. Subscribers are
-    /// released by :meth:`close`.
+    /// released by :meth:`unsubscribe` and :meth:`close`.
     ///
     /// Args:
     ///     callback: Any callable taking one action.
@@ -763,8 +803,9 @@ impl PyTracker {
             return Err(PyTypeError::new_err(format!("callback must be callable, not {}", callback.get_type().name()?)));
         }
         let tracker = self.get()?;
+        let kept = callback.clone().unbind();
         let callback = callback.clone().unbind();
-        tracker.subscribe(move |action| {
+        let subscription = tracker.subscribe(move |action| {
             // Skipped when the interpreter is shutting down.
             Python::try_attach(|py| {
                 let _scope = SubscriberScope::enter();
@@ -774,7 +815,37 @@ impl PyTracker {
                 }
             });
         });
+        lock(&self.subscriptions).push((kept, subscription));
         Ok(())
+    }
+
+    /// Stops calling ``callback`` (the earliest of its subscriptions, if it subscribed
+    /// more than once) for actions committed from now on; a call already under way on
+    /// another thread finishes.
+    ///
+    /// Args:
+    ///     callback: A callable given to :meth:`subscribe` (compared with ``==``, so a
+    ///         bound method works).
+    ///
+    /// Returns:
+    ///     Whether it was subscribed.
+    ///
+    /// Raises:
+    ///     ClosedError: The tracker is closed.
+    fn unsubscribe(&self, py: Python<'_>, callback: &Bound<'_, PyAny>) -> PyResult<bool> {
+        let tracker = self.get()?;
+        // Compared outside the lock: `==` runs Python code, which may call this tracker.
+        let subscribed: Vec<(Py<PyAny>, Subscription)> = lock(&self.subscriptions).iter().map(|(c, s)| (c.clone_ref(py), *s)).collect();
+        let mut found = None;
+        for (c, s) in subscribed {
+            if c.bind(py).is(callback) || c.bind(py).eq(callback)? {
+                found = Some(s);
+                break;
+            }
+        }
+        let Some(subscription) = found else { return Ok(false) };
+        lock(&self.subscriptions).retain(|(_, s)| *s != subscription);
+        Ok(tracker.unsubscribe(subscription))
     }
 
     /// Starts driving :meth:`advance` from the wall clock, on a background thread: every
@@ -866,6 +937,8 @@ impl PyTracker {
             // First, so that a clock stopped without waiting ticks no more.
             tracker.close();
         }
+        let subscribed = std::mem::take(&mut *lock(&self.subscriptions));
+        drop(subscribed);
         if let Some(ticker) = clocks::remove(self.id) {
             clocks::stop(Some(py), ticker);
         }

@@ -58,6 +58,46 @@ def test_one_writer_per_file_and_read_only(doc: jc.MapDocument, tmp_path: Path) 
                 reader.track(ev(1, ["session:a"], "add_to_cart"))
 
 
+def test_sqlite_tuning_options(doc: jc.MapDocument, tmp_path: Path) -> None:
+    """``max_size``, ``busy_timeout``, ``checkpoint_bytes`` and ``cache_mib`` reach the
+    SQLite store: a batch that would grow the file past ``max_size`` is refused whole, and
+    what was stored before stays."""
+    db = tmp_path / "small.sqlite"
+    with jc.Tracker(doc, path=db, max_size=64 * 1024, busy_timeout=0.5, checkpoint_bytes=4096, cache_mib=2) as t:
+        t.track(ev(0, ["session:kept"], "product_view"))
+        big: list[Event] = [
+            {**ev(i, [f"session:{i}"], "product_view"), "properties": {"note": "x" * 500}} for i in range(500)
+        ]
+        with pytest.raises(jc.StorageError, match="size limit|full"):
+            t.track_batch(big)
+        assert t.count() == 1
+        assert [e["event"] for e in t.journey("session:kept")] == ["product_view"]
+    with jc.Tracker(doc, path=db, busy_timeout=0) as t:
+        assert t.count() == 1
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ({"max_size": 0}, "max_size must be positive"),
+        ({"checkpoint_bytes": 0}, "checkpoint_bytes must be positive"),
+        ({"cache_mib": 0}, "cache_mib must be positive"),
+        ({"busy_timeout": -1.0}, "busy_timeout must be a finite number of seconds, 0 or more, not -1"),
+        ({"busy_timeout": float("nan")}, "busy_timeout must be"),
+    ],
+)
+def test_sqlite_tuning_options_refuse_bad_values(doc: jc.MapDocument, tmp_path: Path, options: dict[str, float], message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        jc.Tracker(doc, path=tmp_path / "x.sqlite", **options)  # type: ignore[arg-type]
+    assert not (tmp_path / "x.sqlite").exists()
+
+
+@pytest.mark.parametrize("option", ["max_size", "busy_timeout", "checkpoint_bytes", "cache_mib"])
+def test_sqlite_tuning_options_need_a_file(doc: jc.MapDocument, option: str) -> None:
+    with pytest.raises(ValueError, match=f"{option} applies only to a SQLite file: it needs path"):
+        jc.Tracker(doc, **{option: 1})  # type: ignore[arg-type]
+
+
 def test_forget_and_retention(doc: jc.MapDocument, tmp_path: Path) -> None:
     with jc.Tracker(doc, path=tmp_path / "j.sqlite") as t:
         t.track(ev(0, ["session:a"], "product_view"))

@@ -129,8 +129,8 @@ def test_constructor_defaults(shop: MapDocument) -> None:
     assert repr(t) == "Tracker(map='shop')"
     assert t.store == "memory" and t.path is None
     assert str(inspect.signature(Tracker)) == (
-        "(doc, *, path=None, postgres=None, durability=None, key_secret=None, hash_kinds=None, read_only=False, schema=None, pool_size=None, "
-        "connect_timeout=None, map=None, recent_events=20, interest_properties=None, identity=None, limits=None)"
+        "(doc, *, path=None, postgres=None, durability=None, key_secret=None, hash_kinds=None, read_only=False, max_size=None, "
+        "busy_timeout=None, checkpoint_bytes=None, cache_mib=None, schema=None, pool_size=None, connect_timeout=None, map=None, recent_events=20, interest_properties=None, identity=None, limits=None)"
     )
     t.close()
 
@@ -342,6 +342,28 @@ def test_context(tracker: Tracker) -> None:
     assert ctx["conflicts"] == []
 
 
+def test_route(tracker: Tracker) -> None:
+    """The shop map's routing rules, first match wins (the same story as the core's
+    ``routing_by_phase_and_priority``)."""
+
+    def route(key: str) -> tuple[str, str, str | None, int] | None:
+        r = tracker.route(key)
+        return None if r is None else (r["rule"], r["queue"], r["department"], r["priority"])
+
+    assert tracker.route("session:nobody") is None
+    tracker.track(ev(T0, ["session:r1"], "product_view"))
+    assert route("session:r1") == ("default", "sales", "sales", 9)
+    tracker.track(ev(T0 + 1, ["session:r1"], "add_to_cart", properties={"cart_value": 1499}))
+    assert route("session:r1") == ("big_cart", "premium_sales", "sales", 2)
+    tracker.track(ev(T0, ["email:r2@x.com"], "delivered", "email"))
+    assert route("email:r2@x.com") == ("after_sales", "customer_care", "support", 5)
+    tracker.track(ev(T0 + 1, ["email:r2@x.com"], "support_call", "phone", rating={"csat": 1}))
+    assert route("email:r2@x.com") == ("unhappy_after_purchase", "retention", "support", 1)
+    with pytest.raises(journey_core.ParseError) as bad:
+        tracker.route("no-colon")
+    assert bad.value.path == "key"
+
+
 def test_journey(tracker: Tracker) -> None:
     assert tracker.journey("session:nobody") == []
     tracker.track(ev(T0 + 10, ["session:o"], "checkout_start"))
@@ -516,6 +538,28 @@ def test_subscribe_receives_the_anonymous_cart_callback_offer(tracker: Tracker) 
     assert order == ["second"]
 
 
+def test_unsubscribe_stops_the_calls(tracker: Tracker) -> None:
+    class Desk:
+        def __init__(self) -> None:
+            self.seen: list[str] = []
+
+        def on_action(self, action: Action) -> None:
+            self.seen.append(action["kind"])
+
+    desk, other = Desk(), []
+    tracker.subscribe(desk.on_action)
+    tracker.subscribe(other.append)
+    anonymous_cart(tracker, "session:u1")
+    assert desk.seen == ["callback_offer"] and len(other) == 1
+    # A bound method is a new object on every access: it is found by ``==``.
+    assert tracker.unsubscribe(desk.on_action) is True
+    assert tracker.unsubscribe(desk.on_action) is False
+    assert tracker.unsubscribe(print) is False
+    anonymous_cart(tracker, "session:u2")
+    assert desk.seen == ["callback_offer"], "no call after unsubscribe"
+    assert len(other) == 2, "the other subscriber is still called"
+
+
 def test_subscriber_may_call_the_tracker(tracker: Tracker) -> None:
     phases: list[str | None] = []
 
@@ -681,6 +725,7 @@ def test_every_method_of_a_closed_tracker_raises_closed_error(shop: MapDocument)
         lambda: t.track_batch([]),
         lambda: t.advance(T0),
         lambda: t.context("session:a"),
+        lambda: t.route("session:a"),
         lambda: t.journey("session:a"),
         lambda: t.link("session:a", "email:a@x.com", T0),
         lambda: t.unlink("session:a", "email:a@x.com", T0),
@@ -693,6 +738,7 @@ def test_every_method_of_a_closed_tracker_raises_closed_error(shop: MapDocument)
         lambda: t.assign_persona("session:a", None),
         lambda: t.set_attributes("session:a", {}),
         lambda: t.subscribe(print),
+        lambda: t.unsubscribe(print),
         lambda: t.start_clock(),
         lambda: t.clock,
         lambda: t.config,

@@ -293,6 +293,32 @@ fn backtest_fires_exactly_what_live_tracking_fires() {
     assert_eq!(replayed, seen);
 }
 
+/// Subscribers get each committed action in the order they subscribed, until they
+/// unsubscribe; ending a subscription twice says so.
+#[test]
+fn subscribers_are_called_until_they_unsubscribe() {
+    let t = tracker();
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let (first, second) = (seen.clone(), seen.clone());
+    let a = t.subscribe(move |action| first.lock().unwrap().push(("a", action.profile)));
+    let b = t.subscribe(move |action| second.lock().unwrap().push(("b", action.profile)));
+    assert_ne!(a, b);
+    let cart = |t: &Tracker, session: &str| {
+        t.track(ev(T0, &[session], "product_view", "web")).unwrap();
+        t.track(ev(T0 + MIN, &[session], "add_to_cart", "web")).unwrap();
+        t.track(ev(T0 + 2 * MIN, &[session], "remove_from_cart", "web")).unwrap().profile
+    };
+    let p1 = cart(&t, "session:u1");
+    assert_eq!(*seen.lock().unwrap(), [("a", p1), ("b", p1)]);
+    assert!(t.unsubscribe(a));
+    assert!(!t.unsubscribe(a), "already ended");
+    let p2 = cart(&t, "session:u2");
+    assert_eq!(*seen.lock().unwrap(), [("a", p1), ("b", p1), ("b", p2)]);
+    assert!(t.unsubscribe(b));
+    cart(&t, "session:u3");
+    assert_eq!(seen.lock().unwrap().len(), 3);
+}
+
 /// A bad event anywhere in a long log refuses the backtest, named by its position in the
 /// whole log (the log is replayed in batches), before anything is replayed.
 #[test]

@@ -23,6 +23,7 @@ from journey_core.types import (
     LinkOutcome,
     ProfileFilter,
     ProfileSummary,
+    Route,
     Tracked,
     TrackedEvent,
     TrackerConfig,
@@ -298,6 +299,15 @@ class Tracker:
         hash_kinds: Hash only these key kinds (e.g. ``["email", "phone"]``); every kind
             when ``None``.
         read_only: SQLite only: open the file for reading only, beside a writer.
+        max_size: SQLite only: the most bytes the file may grow to; a write that would
+            pass it raises :class:`StorageError` and changes nothing. No limit when
+            ``None``.
+        busy_timeout: SQLite only: seconds to wait for a lock held by another
+            connection before failing (0: fail at once); 5 when ``None``.
+        checkpoint_bytes: SQLite only: journal bytes after which the state tables are
+            brought up to date (smaller: faster reopening, more writing); 64 MiB when
+            ``None``.
+        cache_mib: SQLite only: the page cache per connection, in MiB; 64 when ``None``.
         schema: PostgreSQL only: the schema holding the tables (created if missing;
             lowercase letters, digits and ``_``, at most 63 bytes); ``journey_core`` when
             ``None``.
@@ -332,9 +342,11 @@ class Tracker:
         JourneyIOError: The file cannot be opened.
         ValueError: ``durability`` is unknown; ``path`` and ``postgres`` together;
             ``key_secret`` / ``hash_kinds`` without a store; ``key_secret`` shorter than
-            16 bytes; ``hash_kinds`` without it; ``durability`` / ``read_only`` with
-            ``postgres``; ``schema`` / ``pool_size`` / ``connect_timeout`` without it;
-            ``pool_size`` 0; ``connect_timeout`` not positive. The message names the option.
+            16 bytes; ``hash_kinds`` without it; a SQLite-only option (``durability`` to
+            ``cache_mib``) without ``path``; ``schema`` / ``pool_size`` /
+            ``connect_timeout`` without ``postgres``; ``pool_size``, ``max_size``,
+            ``checkpoint_bytes`` or ``cache_mib`` 0; ``connect_timeout`` not positive;
+            ``busy_timeout`` negative. The message names the option.
         NotFoundError: No map has the id ``map``.
         ParseError: ``identity`` or ``limits`` is malformed; ``path`` names the bad
             element, e.g. ``identity.levels.email`` or ``limits.batch_size``.
@@ -350,6 +362,10 @@ class Tracker:
         key_secret: bytes | None = None,
         hash_kinds: Sequence[str] | None = None,
         read_only: bool = False,
+        max_size: int | None = None,
+        busy_timeout: float | None = None,
+        checkpoint_bytes: int | None = None,
+        cache_mib: int | None = None,
         schema: str | None = None,
         pool_size: int | None = None,
         connect_timeout: float | None = None,
@@ -494,6 +510,25 @@ class Tracker:
 
         Returns:
             The context, or ``None`` for a key never seen.
+
+        Raises:
+            ParseError: ``key`` is not of the form ``kind:value``.
+            ClosedError: The tracker is closed.
+        """
+
+    def route(self, key: str) -> Route | None:
+        """Where a customer's next interaction should go: the first of the map's routing rules
+        whose condition matches the profile (its latest event, with ``phase`` meaning the
+        profile's current phase and its facts as ``profile.*`` properties:
+        ``profile.emotion_last``, ``profile.emotion_mean``, ``profile.emotion_lowest``,
+        ``profile.events``, ``profile.furthest_phase``).
+
+        Args:
+            key: Any identity key of the profile, ``kind:value``.
+
+        Returns:
+            The rule, queue, owning department and priority (lower is served first), or
+            ``None`` for a key never seen or when no rule matches.
 
         Raises:
             ParseError: ``key`` is not of the form ``kind:value``.
@@ -672,13 +707,29 @@ class Tracker:
         An exception raised by ``callback`` does not reach the tracker or the caller of
         :meth:`track`: it is reported through :func:`sys.unraisablehook` (as exceptions in
         ``__del__`` are), and the remaining subscribers are still called. Subscribers are
-        released by :meth:`close`.
+        released by :meth:`unsubscribe` and :meth:`close`.
 
         Args:
             callback: Any callable taking one action.
 
         Raises:
             TypeError: ``callback`` is not callable.
+            ClosedError: The tracker is closed.
+        """
+
+    def unsubscribe(self, callback: Callable[[Action], object]) -> bool:
+        """Stops calling ``callback`` (the earliest of its subscriptions, if it subscribed
+        more than once) for actions committed from now on; a call already under way on
+        another thread finishes.
+
+        Args:
+            callback: A callable given to :meth:`subscribe` (compared with ``==``, so a
+                bound method works).
+
+        Returns:
+            Whether it was subscribed.
+
+        Raises:
             ClosedError: The tracker is closed.
         """
 

@@ -1,4 +1,4 @@
-"""Plots of analytics results, with plotly (``pip install journey-core[plot]``).
+"""Plots of analytics results, with plotly (the ``plot`` extra: ``pip install plotly``).
 
 Each function takes an :class:`~journey_core.AnalysisResult` and returns a
 ``plotly.graph_objects.Figure``, so it can be restyled, shown (``fig.show()``) or written
@@ -33,7 +33,7 @@ def _go() -> Any:
     try:
         return importlib.import_module("plotly.graph_objects")
     except ImportError as e:  # pragma: no cover - exercised only without plotly
-        raise ImportError("journey_core.plot needs plotly: pip install journey-core[plot]") from e
+        raise ImportError("journey_core.plot needs plotly (the package's plot extra): pip install plotly") from e
 
 
 def _expect(result: AnalysisResult, kind: str) -> dict[str, Any]:

@@ -1,6 +1,6 @@
 """Journey analytics on Apache Spark: Spark distributes, journey-core computes.
 
-``pip install journey-core[spark]`` adds PySpark. The pipeline:
+The ``spark`` extra (``pip install './bindings-python[spark]'`` from a clone) adds PySpark. The pipeline:
 
 1. :func:`stitch` finds the profile of every identity key: the connected components of
    the key graph (links, and rows carrying several keys), by iterative min-label
@@ -43,7 +43,7 @@ def _import(module: str) -> Any:
     try:
         return importlib.import_module(module)
     except ImportError as e:  # pragma: no cover - depends on the environment
-        raise ImportError(f"journey_core.spark needs {module.split('.')[0]}: pip install 'journey-core[spark]'") from e
+        raise ImportError(f"journey_core.spark needs {module.split('.')[0]} (the package's spark extra): pip install pyspark pyarrow") from e
 
 
 def _functions() -> Any:

@@ -39,6 +39,7 @@ __all__ = [
     "ProfileSummary",
     "Rating",
     "RatingColumn",
+    "Route",
     "Tracked",
     "TrackedEvent",
     "TrackerConfig",
@@ -208,6 +209,18 @@ class Context(TypedDict):
     emotion: EmotionTrend
     open_waypoints: list[Deadline]
     conflicts: list[Conflict]
+
+
+class Route(TypedDict):
+    """Where an interaction should go, from the map's routing rules."""
+
+    rule: str
+    """The id of the rule that matched."""
+    queue: str
+    department: str | None
+    """The department that owns the queue."""
+    priority: int
+    """The priority in the queue: lower is served first."""
 
 
 class LinkEntry(TypedDict):

@@ -16,7 +16,7 @@
 //! same for a clock reading (use [`Ticker`] to drive it from the wall clock). So replaying
 //! a log fires exactly what live traffic fired ([`backtest`]).
 
-use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 
 use serde::{Deserialize, Serialize};
@@ -158,6 +158,10 @@ fn placing<T, P: FnOnce()>(placed: P, work: impl FnOnce(&mut Option<P>) -> Resul
 /// Called with each action after it is committed.
 pub type Subscriber = Arc<dyn Fn(&ActionRecord) + Send + Sync>;
 
+/// A subscription made by [`Tracker::subscribe`], to end with [`Tracker::unsubscribe`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Subscription(u64);
+
 /// Tracks interactions against one journey map. `Send + Sync`: share it with an `Arc`.
 pub struct Tracker {
     store: Arc<dyn Store>,
@@ -170,7 +174,9 @@ pub struct Tracker {
     personas: Vec<(String, Compiled)>,
     routing: Vec<(crate::map::RoutingRule, Option<Compiled>)>,
     config: TrackerConfig,
-    subscribers: RwLock<Vec<Subscriber>>,
+    /// In the order they subscribed, with the number of their subscription.
+    subscribers: RwLock<Vec<(u64, Subscriber)>>,
+    next_subscription: AtomicU64,
     clock: AtomicI64,
     closed: AtomicBool,
 }
@@ -241,6 +247,7 @@ impl Tracker {
             routing,
             config,
             subscribers: RwLock::new(Vec::new()),
+            next_subscription: AtomicU64::new(0),
             clock: AtomicI64::new(Micros::MIN),
             closed: AtomicBool::new(false),
         })
@@ -267,9 +274,21 @@ impl Tracker {
         (now != Micros::MIN).then_some(now)
     }
 
-    /// Calls `f` with every action after it is committed, on the thread that committed it.
-    pub fn subscribe(&self, f: impl Fn(&ActionRecord) + Send + Sync + 'static) {
-        self.subscribers.write().unwrap_or_else(|p| p.into_inner()).push(Arc::new(f));
+    /// Calls `f` with every action after it is committed, on the thread that committed it
+    /// (subscribers in the order they subscribed), until [`Tracker::unsubscribe`].
+    pub fn subscribe(&self, f: impl Fn(&ActionRecord) + Send + Sync + 'static) -> Subscription {
+        let n = self.next_subscription.fetch_add(1, Ordering::Relaxed);
+        self.subscribers.write().unwrap_or_else(|p| p.into_inner()).push((n, Arc::new(f)));
+        Subscription(n)
+    }
+
+    /// Ends a subscription: its subscriber is not called for actions committed from now on
+    /// (a call already under way on another thread finishes). `false` if it had ended.
+    pub fn unsubscribe(&self, subscription: Subscription) -> bool {
+        let mut list = self.subscribers.write().unwrap_or_else(|p| p.into_inner());
+        let before = list.len();
+        list.retain(|(n, _)| *n != subscription.0);
+        list.len() < before
     }
 
     /// Closes the tracker; every later call fails with [`Error::Closed`].

@@ -193,7 +193,7 @@ impl Tracker {
             return;
         }
         for action in actions {
-            for s in &subscribers {
+            for (_, s) in &subscribers {
                 s(action);
             }
         }
