@@ -79,6 +79,30 @@ export declare class Analysis {
    * for a key never seen. Runs on the calling thread (a lookup).
    */
   profileOf(key: string): string | null
+  /**
+   * Assigns personas to keys explicitly, `{key: personaId}`: a journey takes the persona
+   * of a key of its profile, before the personas' `assign_when` rules. The measures by
+   * persona (`reachByPersona`, `emotionByPersona`) called afterwards see it. Runs on the
+   * calling thread (waiting for measures already running).
+   *
+   * @throws {Error} `E_PARSE` (`path` `assignments.<key>`) for a value that is not a
+   * string.
+   */
+  assignPersonas(assignments: Record<string, string>): void
+  /**
+   * Gives keys attributes, `{key: {name: value}}` (merged into those they have), tested
+   * by the personas' `assign_when` rules and used by `funnelBreakdown` with
+   * `by: {attribute: name}`. Runs on the calling thread (waiting for measures already
+   * running).
+   *
+   * @throws {Error} `E_PARSE` (`path` `attributes.<key>`) for a value that is not an
+   * object, or an attribute that has no JSON form.
+   */
+  setAttributes(attributes: Record<string, Record<string, unknown>>): void
+  /** The id of the map journeys are checked against. */
+  get mapId(): string
+  /** The event properties kept (for `funnelBreakdown` with `by: {property: name}`). */
+  get properties(): Array<string>
   /** The stitch measure: keys, profiles, journeys, largest profile, conflicts. */
   stitchSummary(): Promise<StitchResult>
   /** Phase reach: journeys reaching each phase, and from the previous one. */
@@ -383,6 +407,25 @@ export declare class Tracker {
    */
   contextSync(key: string): Context | null
   /**
+   * Where a customer's next interaction should go: the first of the map's routing rules
+   * whose condition matches the profile (its latest event, with `phase` meaning the
+   * profile's current phase and its facts as `profile.*` properties:
+   * `profile.emotion_last`, `profile.emotion_mean`, `profile.emotion_lowest`,
+   * `profile.events`, `profile.furthest_phase`). `null` for an unknown key or when no
+   * rule matches.
+   *
+   * Rejects with `E_PARSE` (`path` `key`) for a malformed key, `E_CLOSED`.
+   */
+  route(key: string): Promise<Route | null>
+  /**
+   * Routing on the calling thread, for an IVR or a chat router answering at once:
+   * blocks the event loop while the store works (fine for the in-memory store; with
+   * PostgreSQL prefer `route`). Otherwise the same as `route`.
+   *
+   * @throws {Error} `E_PARSE` (`path` `key`), `E_CLOSED`.
+   */
+  routeSync(key: string): Route | null
+  /**
    * A profile's whole journey, in time order (then arrival order); empty for an unknown
    * key.
    *
@@ -502,6 +545,42 @@ export declare class Tracker {
    * committed transaction is in the file anyway).
    */
   close(): Promise<void>
+  /**
+   * The right to be forgotten: removes the profile of `key` with its events, keys,
+   * links, conflicts, deadlines, persona, attributes and pending actions, and removes
+   * its keys from events of other profiles, in one transaction. Resolves to what was
+   * removed, or `null` for an unknown key.
+   *
+   * Rejects with `E_PARSE` (`path` `key`), `E_STORAGE`, `E_CLOSED`.
+   */
+  forget(key: string): Promise<Forgotten | null>
+  /**
+   * Retention: deletes every event older than `before` (event time: microseconds since
+   * the Unix epoch as a number or bigint, or a `Date`), in one transaction. Resolves to
+   * how many were deleted. Profile summaries, keys and links stay.
+   *
+   * Rejects with `E_PARSE` (`path` `before`), `E_STORAGE`, `E_CLOSED`.
+   */
+  deleteBefore(before: number | bigint | Date): Promise<number>
+  /**
+   * Writes the whole store to a JSON Lines file (created or truncated) from one
+   * consistent read: profiles, keys, events in journey order, the link log, conflicts,
+   * armed deadlines and pending actions. Resolves to how many of each it wrote.
+   *
+   * Rejects with `E_IO` (`path`) when the file cannot be written, `E_STORAGE`,
+   * `E_CLOSED`.
+   */
+  exportJsonl(path: string): Promise<ExportStats>
+  /**
+   * Reads a JSON Lines export into this tracker's store, which must be empty, in one
+   * transaction: all of it or, on any bad line, nothing. Ids, arrival numbers, the link
+   * log, armed deadlines and pending actions come back exactly. Resolves to how many
+   * records of each kind it read.
+   *
+   * Rejects with `E_IO` (`path`) when the file cannot be read, `E_PARSE` naming the bad
+   * line, `E_CONFLICT` or `E_STORAGE` when the store is not empty, `E_CLOSED`.
+   */
+  importJsonl(path: string): Promise<ExportStats>
 }
 export type JsTracker = Tracker
 
@@ -1910,6 +1989,18 @@ export interface ReportOptions {
   grayAreasMinOccurrences?: number
   /** The hypothesis report's thresholds. */
   hypotheses?: HypothesisOptions
+}
+
+/** Where an interaction should go, from the map's routing rules. */
+export interface Route {
+  /** The id of the rule that matched. */
+  rule: string
+  /** The queue. */
+  queue: string
+  /** The department that owns the queue, or `null`. */
+  department: string | null
+  /** The priority in the queue: lower is served first. */
+  priority: number
 }
 
 /** The stitch measure: counts of keys and profiles. */

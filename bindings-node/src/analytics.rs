@@ -12,14 +12,14 @@ mod partial;
 mod results;
 
 use std::path::Path;
-use std::sync::Arc;
+use std::sync::{Arc, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use arrow_array::RecordBatch;
 use journey_core::analytics::mapping::ColumnMapping;
 use journey_core::analytics::{self, Analysis, AnalysisOptions, IdentityLink, Table, ToTables};
 use journey_core::Error;
 use napi::bindgen_prelude::{AsyncTask, Buffer, ToNapiValue, TypeName, Unknown};
-use napi::sys;
+use napi::{Env, sys};
 use napi_derive::napi;
 use serde::Serialize;
 use serde_json::Value;
@@ -178,10 +178,10 @@ enum Output {
 }
 
 /// Computes a measure on the thread pool and resolves to its plain object.
-fn measure(analysis: &Arc<Analysis>, name: &str, options: Option<Unknown<'_>>) -> AsyncTask<Job<Json>> {
+fn measure(analysis: &Shared, name: &str, options: Option<Unknown<'_>>) -> AsyncTask<Job<Json>> {
     let prepared = Measure::parse(name, options);
     let a = analysis.clone();
-    Job::spawn(move || match prepared?.run(&a, false)? {
+    Job::spawn(move || match prepared?.run(&read(&a), false)? {
         Output::Value(v) => Ok(v),
         Output::Tables(_) => Err(Error::parse("measure", "expected a value")),
     })
@@ -196,9 +196,24 @@ fn source_options(options: Option<Unknown<'_>>, columns_allowed: bool) -> Result
     Ok(o)
 }
 
+/// An analysis shared with the measures running on the thread pool; written only by
+/// `assignPersonas` and `setAttributes`.
+type Shared = Arc<RwLock<Analysis>>;
+
+/// The analysis, for a measure or a getter (a panic elsewhere leaves it usable: its
+/// writers only add assignments).
+fn read(analysis: &Shared) -> RwLockReadGuard<'_, Analysis> {
+    analysis.read().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// The analysis, to assign personas or set attributes.
+fn write(analysis: &Shared) -> RwLockWriteGuard<'_, Analysis> {
+    analysis.write().unwrap_or_else(PoisonError::into_inner)
+}
+
 /// A built analysis, resolved to JavaScript as an `Analysis` instance.
 fn spawn_analysis(work: impl FnOnce() -> Result<Analysis, Error> + Send + 'static) -> AsyncTask<Job<JsAnalysis>> {
-    Job::spawn(move || Ok(JsAnalysis { inner: Arc::new(work()?) }))
+    Job::spawn(move || Ok(JsAnalysis { inner: Arc::new(RwLock::new(work()?)) }))
 }
 
 /// Event batches under the default names, link batches, and the resolved mapping (`None`
@@ -224,7 +239,7 @@ fn mapped(batches: Vec<RecordBatch>, mapping: &ColumnMapping) -> Result<Mapped, 
 /// funnel that cannot be computed (e.g. too many steps).
 #[napi(js_name = "Analysis")]
 pub struct JsAnalysis {
-    inner: Arc<Analysis>,
+    inner: Shared,
 }
 
 #[napi]
@@ -360,20 +375,78 @@ impl JsAnalysis {
     /// The number of journeys (profiles with events).
     #[napi(getter, catch_unwind)]
     pub fn journeys(&self) -> u32 {
-        self.inner.len() as u32
+        read(&self.inner).len() as u32
     }
 
     /// The number of events.
     #[napi(getter, catch_unwind)]
     pub fn events(&self) -> u32 {
-        self.inner.table().len() as u32
+        read(&self.inner).table().len() as u32
     }
 
     /// The canonical key (the smallest key of its profile) of a key's profile, or `null`
     /// for a key never seen. Runs on the calling thread (a lookup).
     #[napi(catch_unwind)]
     pub fn profile_of(&self, key: String) -> Option<String> {
-        self.inner.profile_of(&key).map(str::to_string)
+        read(&self.inner).profile_of(&key).map(str::to_string)
+    }
+
+    /// Assigns personas to keys explicitly, `{key: personaId}`: a journey takes the persona
+    /// of a key of its profile, before the personas' `assign_when` rules. The measures by
+    /// persona (`reachByPersona`, `emotionByPersona`) called afterwards see it. Runs on the
+    /// calling thread (waiting for measures already running).
+    ///
+    /// @throws {Error} `E_PARSE` (`path` `assignments.<key>`) for a value that is not a
+    /// string.
+    #[napi(catch_unwind)]
+    pub fn assign_personas(&self, env: &Env, #[napi(ts_arg_type = "Record<string, string>")] assignments: Unknown<'_>) -> napi::Result<()> {
+        guard(env, || {
+            let object = convert::object_to_json(assignments).map_err(|b| b.within("assignments").into_parse())?;
+            let mut pairs = Vec::with_capacity(object.len());
+            for (key, persona) in object {
+                match persona {
+                    Value::String(p) => pairs.push((key, p)),
+                    _ => return Err(Error::parse(format!("assignments.{key}"), "a persona is a string, the id of a persona of the map")),
+                }
+            }
+            write(&self.inner).assign_personas(pairs);
+            Ok(())
+        })
+    }
+
+    /// Gives keys attributes, `{key: {name: value}}` (merged into those they have), tested
+    /// by the personas' `assign_when` rules and used by `funnelBreakdown` with
+    /// `by: {attribute: name}`. Runs on the calling thread (waiting for measures already
+    /// running).
+    ///
+    /// @throws {Error} `E_PARSE` (`path` `attributes.<key>`) for a value that is not an
+    /// object, or an attribute that has no JSON form.
+    #[napi(catch_unwind)]
+    pub fn set_attributes(&self, env: &Env, #[napi(ts_arg_type = "Record<string, Record<string, unknown>>")] attributes: Unknown<'_>) -> napi::Result<()> {
+        guard(env, || {
+            let object = convert::object_to_json(attributes).map_err(|b| b.within("attributes").into_parse())?;
+            let mut all = Vec::with_capacity(object.len());
+            for (key, value) in object {
+                match value {
+                    Value::Object(m) => all.push((key, m)),
+                    _ => return Err(Error::parse(format!("attributes.{key}"), "the attributes of a key are an object {name: value}")),
+                }
+            }
+            write(&self.inner).set_attributes(all);
+            Ok(())
+        })
+    }
+
+    /// The id of the map journeys are checked against.
+    #[napi(getter, catch_unwind)]
+    pub fn map_id(&self) -> String {
+        read(&self.inner).map().id.clone()
+    }
+
+    /// The event properties kept (for `funnelBreakdown` with `by: {property: name}`).
+    #[napi(getter, catch_unwind)]
+    pub fn properties(&self) -> Vec<String> {
+        read(&self.inner).properties().names().iter().map(|s| s.to_string()).collect()
     }
 
     /// The stitch measure: keys, profiles, journeys, largest profile, conflicts.
@@ -470,7 +543,7 @@ impl JsAnalysis {
     pub fn report_text(&self, #[napi(ts_arg_type = "ReportOptions")] options: Option<Unknown<'_>>) -> AsyncTask<Job<String>> {
         let prepared = read_options::<JsReportOptions>("options", options).and_then(|o| o.to_core());
         let a = self.inner.clone();
-        Job::spawn(move || Ok(a.report(&prepared?)?.to_text()))
+        Job::spawn(move || Ok(read(&a).report(&prepared?)?.to_text()))
     }
 
     /// A measure's tables as Arrow IPC streams (the first is the main one): `measure` is
@@ -489,7 +562,7 @@ impl JsAnalysis {
     ) -> AsyncTask<Job<Vec<JsArrowTable>>> {
         let prepared = Measure::parse(&measure, options);
         let a = self.inner.clone();
-        Job::spawn(move || match prepared?.run(&a, true)? {
+        Job::spawn(move || match prepared?.run(&read(&a), true)? {
             Output::Tables(t) => Ok(t),
             Output::Value(_) => Err(Error::parse("measure", "expected tables")),
         })
@@ -507,7 +580,7 @@ impl JsAnalysis {
     pub fn partials(&self, #[napi(ts_arg_type = "PartialOptions")] options: Unknown<'_>) -> AsyncTask<Job<partial::JsPartials>> {
         let prepared = partial::options(Some(options));
         let a = self.inner.clone();
-        Job::spawn(move || Ok(partial::JsPartials::new(a.partials(&prepared?)?)))
+        Job::spawn(move || Ok(partial::JsPartials::new(read(&a).partials(&prepared?)?)))
     }
 
     /// The measures chosen in `options` in one pass over this analysis: what
@@ -519,7 +592,7 @@ impl JsAnalysis {
     pub fn results(&self, #[napi(ts_arg_type = "PartialOptions")] options: Unknown<'_>) -> AsyncTask<Job<Json>> {
         let prepared = partial::options(Some(options));
         let a = self.inner.clone();
-        Job::spawn(move || Ok(partial::results(&a.results(&prepared?)?)))
+        Job::spawn(move || Ok(partial::results(&read(&a).results(&prepared?)?)))
     }
 
     /// One row per journey as an Arrow IPC stream: profile, persona, events, first and
@@ -528,7 +601,7 @@ impl JsAnalysis {
     #[napi(catch_unwind, ts_return_type = "Promise<ArrowTable>")]
     pub fn journey_table(&self) -> AsyncTask<Job<JsArrowTable>> {
         let a = self.inner.clone();
-        Job::spawn(move || ipc(&a.journey_table()))
+        Job::spawn(move || ipc(&read(&a).journey_table()))
     }
 }
 

@@ -11,7 +11,7 @@ use std::sync::{Arc, Mutex, PoisonError, RwLock};
 use std::time::Duration;
 
 use journey_core::store::{OpenStore, StoreChoice};
-use journey_core::tracker::{Context, EmotionTrend, Interest, ProfileSummary, Ticker};
+use journey_core::tracker::{Context, EmotionTrend, Interest, ProfileSummary, Route, Ticker};
 use journey_core::{ActionRecord, Error, MapDocument, ProfileFilter, Tracked, Tracker, TrackerConfig};
 use napi::bindgen_prelude::{Array, AsyncTask, Function, FunctionRef, Unknown};
 use napi::threadsafe_function::{ThreadsafeFunction, ThreadsafeFunctionCallMode};
@@ -282,6 +282,26 @@ pub struct JsContext {
     pub open_waypoints: Vec<JsOpenWaypoint>,
     /// Identity conflicts involving its keys.
     pub conflicts: Vec<JsConflict>,
+}
+
+/// Where an interaction should go, from the map's routing rules.
+#[napi(object, js_name = "Route", object_from_js = false, use_nullable = true)]
+#[derive(Debug, Clone)]
+pub struct JsRoute {
+    /// The id of the rule that matched.
+    pub rule: String,
+    /// The queue.
+    pub queue: String,
+    /// The department that owns the queue, or `null`.
+    pub department: Option<String>,
+    /// The priority in the queue: lower is served first.
+    pub priority: i64,
+}
+
+impl From<Route> for JsRoute {
+    fn from(r: Route) -> Self {
+        JsRoute { rule: r.rule, queue: r.queue, department: r.department.map(|d| d.as_str().to_string()), priority: r.priority }
+    }
 }
 
 impl From<Context> for JsContext {
@@ -704,6 +724,36 @@ impl JsTracker {
         })
     }
 
+    /// Where a customer's next interaction should go: the first of the map's routing rules
+    /// whose condition matches the profile (its latest event, with `phase` meaning the
+    /// profile's current phase and its facts as `profile.*` properties:
+    /// `profile.emotion_last`, `profile.emotion_mean`, `profile.emotion_lowest`,
+    /// `profile.events`, `profile.furthest_phase`). `null` for an unknown key or when no
+    /// rule matches.
+    ///
+    /// Rejects with `E_PARSE` (`path` `key`) for a malformed key, `E_CLOSED`.
+    #[napi(catch_unwind, ts_return_type = "Promise<Route | null>")]
+    pub fn route(&self, key: String) -> AsyncTask<Job<Option<JsRoute>>> {
+        let prepared = self.tracker().and_then(|t| Ok((t, identity::key("key", &key)?)));
+        Job::spawn(move || {
+            let (tracker, key) = prepared?;
+            Ok(tracker.route(&key)?.map(JsRoute::from))
+        })
+    }
+
+    /// Routing on the calling thread, for an IVR or a chat router answering at once:
+    /// blocks the event loop while the store works (fine for the in-memory store; with
+    /// PostgreSQL prefer `route`). Otherwise the same as `route`.
+    ///
+    /// @throws {Error} `E_PARSE` (`path` `key`), `E_CLOSED`.
+    #[napi(catch_unwind)]
+    pub fn route_sync(&self, env: &Env, key: String) -> Result<Option<JsRoute>> {
+        guard(env, || {
+            let tracker = self.tracker()?;
+            Ok(tracker.route(&identity::key("key", &key)?)?.map(JsRoute::from))
+        })
+    }
+
     /// A profile's whole journey, in time order (then arrival order); empty for an unknown
     /// key.
     ///
@@ -1059,3 +1109,6 @@ mod tests {
         assert_eq!(written, serde_json::to_string(&js).expect("json"));
     }
 }
+
+// Last: its `impl JsTracker` must be expanded after the struct (see the module's docs).
+mod privacy;

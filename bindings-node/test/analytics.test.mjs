@@ -156,6 +156,29 @@ test('an analysis of a tracker store sees its profiles, personas and links', asy
   assert.equal((await rejected(Analysis.fromTracker(t))).code, 'E_CLOSED');
 });
 
+test('assignPersonas and setAttributes feed the persona and attribute measures', async () => {
+  const doc = design();
+  const events = [ev(1, 'session:a', 'product_view'), ev(2, 'session:a', 'add_to_cart'), ev(3, 'session:b', 'product_view')];
+  const a = await Analysis.fromEvents(doc, events, [{ a: 'session:b', b: 'email:x@y', ts: 4 }]);
+  assert.equal(a.profileOf('email:x@y'), 'email:x@y');
+  assert.equal(a.mapId, doc.mapIds[0]);
+  assert.ok(Array.isArray(a.properties));
+  a.setAttributes({ 'session:a': { tier: 'gold' } });
+  const by = await a.funnelBreakdown({ funnel: { steps: ['product_view', 'add_to_cart'] }, by: { attribute: 'tier' } });
+  assert.deepEqual(by.groups.map((g) => g.value), ['gold', null]);
+  const persona = JSON.parse(doc.toJson()).personas[0].id;
+  const before = await a.reachByPersona();
+  assert.equal(before.options.journeys_without_persona, 2);
+  assert.equal(before.personas.find((g) => g.persona === persona).reach.journeys, 0);
+  a.assignPersonas({ 'session:a': persona });
+  const after = await a.reachByPersona();
+  assert.equal(after.options.journeys_explicit, 1);
+  assert.equal(after.personas.find((g) => g.persona === persona).reach.journeys, 1);
+  assert.throws(() => a.setAttributes({ 'session:a': 1 }), { code: 'E_PARSE', path: 'attributes.session:a' });
+  assert.throws(() => a.assignPersonas({ 'session:a': 7 }), { code: 'E_PARSE', path: 'assignments.session:a' });
+  assert.throws(() => a.assignPersonas(null), { code: 'E_PARSE' });
+});
+
 test('every measure resolves to its typed result, carrying its options', async () => {
   const a = await Analysis.fromCsv(shop(), join(repo, 'examples/data/events.csv'), join(repo, 'examples/data/links.csv'));
   const reach = await a.reach();

@@ -133,6 +133,7 @@ test('E_CLOSED: every call on a closed tracker', async () => {
     trackBatch: () => t.trackBatch([ev(T0, 'session:a', 'view')]),
     advance: () => t.advance(T0),
     context: () => t.context('session:a'),
+    route: () => t.route('session:a'),
     journey: () => t.journey('session:a'),
     link: () => t.link('session:a', 'email:a@x.com', T0),
     unlink: () => t.unlink('session:a', 'email:a@x.com', T0),
@@ -155,6 +156,7 @@ test('E_CLOSED: every call on a closed tracker', async () => {
   for (const [name, call] of Object.entries({
     trackSync: () => t.trackSync(ev(T0, 'session:a', 'view')),
     contextSync: () => t.contextSync('session:a'),
+    routeSync: () => t.routeSync('session:a'),
     on: () => t.on('action', () => {}),
     startClock: () => t.startClock(10),
   })) {

@@ -187,6 +187,29 @@ test('contextSync is context on the calling thread', async () => {
   assert.equal(t.contextSync('session:nobody'), null);
 });
 
+test('route picks the first matching routing rule of the map', async () => {
+  // The same story as the core's routing_by_phase_and_priority test.
+  const t = new Tracker(shop());
+  const route = async (key) => {
+    const r = await t.route(key);
+    assert.deepEqual(t.routeSync(key), r, 'routeSync agrees');
+    return r && [r.rule, r.queue, r.department, r.priority];
+  };
+  assert.equal(await t.route('session:nobody'), null);
+  await t.track(ev(T0, 'session:r1', 'product_view'));
+  assert.deepEqual(await route('session:r1'), ['default', 'sales', 'sales', 9]);
+  await t.track(ev(T0 + 1, 'session:r1', 'add_to_cart', 'web', { properties: { cart_value: 1499 } }));
+  assert.deepEqual(await route('session:r1'), ['big_cart', 'premium_sales', 'sales', 2]);
+  await t.track(ev(T0, 'email:r2@x.com', 'delivered', 'email'));
+  assert.deepEqual(await route('email:r2@x.com'), ['after_sales', 'customer_care', 'support', 5]);
+  await t.track(ev(T0 + 1, 'email:r2@x.com', 'support_call', 'phone', { rating: { csat: 1 } }));
+  assert.deepEqual(await route('email:r2@x.com'), ['unhappy_after_purchase', 'retention', 'support', 1]);
+  const err = await rejected(t.route('no-colon'));
+  assert.equal(err.code, 'E_PARSE');
+  assert.equal(err.path, 'key');
+  assert.throws(() => t.routeSync('no-colon'), { code: 'E_PARSE', path: 'key' });
+});
+
 test('journey lists a profile in time order, then arrival order', async () => {
   const t = new Tracker(shop());
   await t.track(ev(T0 + 10, 'session:o', 'checkout_start'));
