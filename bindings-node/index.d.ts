@@ -351,6 +351,17 @@ export declare class Tracker {
   static open(doc: MapDocument, options?: TrackerOptions): Promise<Tracker>
   /** Whether `close()` was called. */
   get closed(): boolean
+  /** The id of the tracked map. */
+  get mapId(): string
+  /**
+   * The tracker's clock: the latest event time or `advance` reading seen, in
+   * microseconds since the Unix epoch (UTC); `null` before any.
+   *
+   * @throws {Error} `E_CLOSED`.
+   */
+  get clock(): number | null
+  /** Whether the wall clock started by `startClock` is running. */
+  get clockRunning(): boolean
   /**
    * Tracks one event on the thread pool. A bad event is refused and nothing is stored.
    *

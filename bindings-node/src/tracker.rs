@@ -472,6 +472,8 @@ pub struct JsTracker {
     held: RefCell<Option<OpenStore>>,
     /// The document tracked against (analyses of the tracker's store need it).
     doc: Arc<MapDocument>,
+    /// The id of the tracked map.
+    map_id: String,
     /// Event writes (`track`, `trackBatch`, `ingest`) apply in call order.
     order: Arc<Order>,
 }
@@ -585,6 +587,7 @@ impl JsTracker {
     fn wrap(tracker: Tracker, held: Option<OpenStore>, doc: MapDocument) -> Self {
         let listeners = Arc::new(Listeners::default());
         let sink = listeners.clone();
+        let map_id = tracker.resolver().map().id.clone();
         tracker.subscribe(move |action| sink.dispatch(action));
         JsTracker {
             inner: RefCell::new(Some(Arc::new(tracker))),
@@ -595,6 +598,7 @@ impl JsTracker {
             clock_hook: RefCell::new(None),
             held: RefCell::new(held),
             doc: Arc::new(doc),
+            map_id,
             order: Arc::new(Order::default()),
         }
     }
@@ -617,6 +621,27 @@ impl JsTracker {
     #[napi(getter, catch_unwind)]
     pub fn closed(&self) -> bool {
         self.inner.borrow().is_none()
+    }
+
+    /// The id of the tracked map.
+    #[napi(getter, catch_unwind)]
+    pub fn map_id(&self) -> String {
+        self.map_id.clone()
+    }
+
+    /// The tracker's clock: the latest event time or `advance` reading seen, in
+    /// microseconds since the Unix epoch (UTC); `null` before any.
+    ///
+    /// @throws {Error} `E_CLOSED`.
+    #[napi(getter, catch_unwind)]
+    pub fn clock(&self, env: &Env) -> Result<Option<i64>> {
+        guard(env, || Ok(self.tracker()?.clock()))
+    }
+
+    /// Whether the wall clock started by `startClock` is running.
+    #[napi(getter, catch_unwind)]
+    pub fn clock_running(&self) -> bool {
+        self.clock.lock().unwrap_or_else(PoisonError::into_inner).is_some()
     }
 
     /// Tracks one event on the thread pool. A bad event is refused and nothing is stored.

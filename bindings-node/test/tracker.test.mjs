@@ -419,6 +419,26 @@ test('the clock stops on close and sends its errors to onError', async () => {
   assert.deepEqual(errors, [], 'the closed tracker stops its clock quietly');
 });
 
+test('mapId, clock and clockRunning read the tracker back', async () => {
+  const t = new Tracker(shop());
+  assert.equal(t.mapId, 'shop');
+  assert.equal(t.clock, null, 'no event time seen yet');
+  await t.track(ev(T0 + 5, 'session:c', 'product_view'));
+  assert.equal(t.clock, T0 + 5);
+  await t.track(ev(T0, 'session:c', 'add_to_cart'));
+  assert.equal(t.clock, T0 + 5, 'an older event does not move the clock back');
+  await t.advance(T0 + MIN);
+  assert.equal(t.clock, T0 + MIN);
+  assert.equal(t.clockRunning, false);
+  t.startClock(50);
+  assert.equal(t.clockRunning, true);
+  t.stopClock();
+  assert.equal(t.clockRunning, false);
+  t.close();
+  assert.equal(t.mapId, 'shop');
+  assert.throws(() => t.clock, { code: 'E_CLOSED' });
+});
+
 test('close ends the tracker; closing twice does nothing', async () => {
   const t = new Tracker(shop());
   const seen = [];
