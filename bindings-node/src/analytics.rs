@@ -401,14 +401,10 @@ impl JsAnalysis {
     #[napi(catch_unwind)]
     pub fn assign_personas(&self, env: &Env, #[napi(ts_arg_type = "Record<string, string>")] assignments: Unknown<'_>) -> napi::Result<()> {
         guard(env, || {
-            let object = convert::object_to_json(assignments).map_err(|b| b.within("assignments").into_parse())?;
-            let mut pairs = Vec::with_capacity(object.len());
-            for (key, persona) in object {
-                match persona {
-                    Value::String(p) => pairs.push((key, p)),
-                    _ => return Err(Error::parse(format!("assignments.{key}"), "a persona is a string, the id of a persona of the map")),
-                }
-            }
+            let pairs = per_key(assignments, "assignments", "a persona is a string, the id of a persona of the map", |v| match v {
+                Value::String(p) => Some(p),
+                _ => None,
+            })?;
             write(&self.inner).assign_personas(pairs);
             Ok(())
         })
@@ -424,14 +420,10 @@ impl JsAnalysis {
     #[napi(catch_unwind)]
     pub fn set_attributes(&self, env: &Env, #[napi(ts_arg_type = "Record<string, Record<string, unknown>>")] attributes: Unknown<'_>) -> napi::Result<()> {
         guard(env, || {
-            let object = convert::object_to_json(attributes).map_err(|b| b.within("attributes").into_parse())?;
-            let mut all = Vec::with_capacity(object.len());
-            for (key, value) in object {
-                match value {
-                    Value::Object(m) => all.push((key, m)),
-                    _ => return Err(Error::parse(format!("attributes.{key}"), "the attributes of a key are an object {name: value}")),
-                }
-            }
+            let all = per_key(attributes, "attributes", "the attributes of a key are an object {name: value}", |v| match v {
+                Value::Object(m) => Some(m),
+                _ => None,
+            })?;
             write(&self.inner).set_attributes(all);
             Ok(())
         })
@@ -603,6 +595,13 @@ impl JsAnalysis {
         let a = self.inner.clone();
         Job::spawn(move || ipc(&read(&a).journey_table()))
     }
+}
+
+/// The entries of a `{key: value}` object argument named `name`, each value converted by
+/// `value`; `E_PARSE` naming `name.<key>` with `expected` for a value it refuses.
+fn per_key<T>(object: Unknown<'_>, name: &str, expected: &str, value: impl Fn(Value) -> Option<T>) -> Result<Vec<(String, T)>, Error> {
+    let object = convert::object_to_json(object).map_err(|b| b.within(name).into_parse())?;
+    object.into_iter().map(|(key, v)| value(v).map(|t| (key.clone(), t)).ok_or_else(|| Error::parse(format!("{name}.{key}"), expected))).collect()
 }
 
 /// An identity link `{a, b, ts}` of `fromEvents` (`E_PARSE` naming `links[i].field`).
