@@ -97,8 +97,21 @@ impl PyPartials {
         PyPartialResults::new(py, &r)
     }
 
+    /// The journeys counted so far (merged states add up).
+    #[getter]
+    fn journeys(&self) -> u64 {
+        self.lock().journeys()
+    }
+
+    /// The events counted so far (merged states add up).
+    #[getter]
+    fn events(&self) -> u64 {
+        self.lock().events()
+    }
+
     fn __repr__(&self) -> String {
-        "Partials(...)".to_string()
+        let p = self.lock();
+        format!("Partials(journeys={}, events={})", p.journeys(), p.events())
     }
 }
 }

@@ -67,6 +67,11 @@ def test_split_in_three_merged_in_any_order_equals_one_pass(design: jc.MapDocume
         for i in order[1:]:
             merged.merge(jc.Partials.from_bytes(states[i]))
         assert as_json(merged.finish()) == as_json(one_pass)
+        whole = jc.Analysis.from_arrow(design, profiled)
+        assert (merged.journeys, merged.events) == (len(whole), whole.num_events)
+        assert repr(merged) == f"Partials(journeys={len(whole)}, events={whole.num_events})"
+    part = jc.Partials.from_bytes(states[0])
+    assert 0 < part.journeys < len(jc.Analysis.from_arrow(design, profiled))
     # ...and those are the reference outputs.
     r = one_pass
     assert r.funnels[0] is not None and r.reach is not None

@@ -1478,6 +1478,14 @@ class Partials:
             ParseError: The state does not fit its map (a corrupt payload).
         """
 
+    @property
+    def journeys(self) -> int:
+        """The journeys counted so far (merged states add up)."""
+
+    @property
+    def events(self) -> int:
+        """The events counted so far (merged states add up)."""
+
 @final
 class PartialResults:
     """The finished measures of a :class:`Partials`: each an :class:`AnalysisResult`
