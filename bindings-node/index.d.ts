@@ -1078,9 +1078,9 @@ export interface FunnelGroup {
 export interface FunnelOptions {
   /**
    * The steps, in order (at least one, at most 64): each a name, or several names any
-   * of which counts. Required.
+   * of which counts.
    */
-  steps?: Array<string | Array<string>>
+  steps: Array<string | Array<string>>
   /**
    * What the names are matched against: raw event names (default), touchpoint ids or
    * phase ids.

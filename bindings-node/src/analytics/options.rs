@@ -107,9 +107,10 @@ impl Names {
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct JsFunnelOptions {
     /// The steps, in order (at least one, at most 64): each a name, or several names any
-    /// of which counts. Required.
+    /// of which counts.
     #[napi(ts_type = "Array<string | Array<string>>")]
-    pub steps: Option<Vec<Names>>,
+    #[serde(default)]
+    pub steps: Vec<Names>,
     /// What the names are matched against: raw event names (default), touchpoint ids or
     /// phase ids.
     #[napi(ts_type = "'event' | 'touchpoint' | 'phase'")]
@@ -145,9 +146,11 @@ fn some<'de, D: serde::Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Result<O
 
 impl JsFunnelOptions {
     pub(crate) fn to_core(&self) -> Result<FunnelOptions, journey_core::Error> {
-        let steps = self.steps.clone().ok_or_else(|| journey_core::Error::parse("steps", "a funnel needs its steps"))?;
+        if self.steps.is_empty() {
+            return Err(journey_core::Error::parse("steps", "a funnel needs its steps (at least one)"));
+        }
         let mut o = FunnelOptions::events::<&str>(&[]);
-        o.steps = steps.into_iter().map(Names::into_vec).collect();
+        o.steps = self.steps.iter().cloned().map(Names::into_vec).collect();
         o.match_on = match self.match_on.as_deref() {
             None | Some("event") => StepLevel::Event,
             Some("touchpoint") => StepLevel::Touchpoint,
