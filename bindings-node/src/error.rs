@@ -17,6 +17,9 @@
 //! | `E_CLOSED` | `Error::Closed` | `what` (`tracker` or `store`) |
 //! | `E_INTERNAL` | a caught Rust panic, or a kind this binding does not know yet | |
 //!
+//! `dts-header.d.ts` declares these shapes for TypeScript (`JourneyError`, a union narrowed
+//! on `code`); keep it in step with this table.
+//!
 //! The message is the core error's message: it names the path or field and keeps the
 //! cause (e.g. the operating system's error for `E_IO`, the backend's error chain for
 //! `E_STORAGE`).
