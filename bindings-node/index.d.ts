@@ -2238,8 +2238,9 @@ export interface Tracked {
  * With `postgres` it keeps its data in a schema of a PostgreSQL server (>= 12), shared
  * by every tracker, in any process, that opens the same URL and `schema`; open it with
  * `Tracker.open`, which connects off the event loop. `hashSecret` and `hashKinds` need
- * `path` or `postgres`; `durability` to `cacheMib` need `path`; `schema` and `poolSize`
- * need `postgres`.
+ * `path` or `postgres`; `durability` to `cacheMib` need `path`; `schema`, `poolSize`,
+ * `connectTimeoutMs`, `poolWaitMs`, `attempts`, `fetchSize` and `cacheEntries` need
+ * `postgres`.
  */
 export interface TrackerOptions {
   /** The map to track against, by id; the document's first map when omitted. */
@@ -2279,6 +2280,26 @@ export interface TrackerOptions {
    * the URL sets `connect_timeout`.
    */
   connectTimeoutMs?: number
+  /**
+   * How long a call waits for a free connection when all are busy, in milliseconds
+   * (default 30000).
+   */
+  poolWaitMs?: number
+  /**
+   * How many times a write is tried when it meets a serialization failure, a deadlock
+   * or a lost connection (default 5, at least 1).
+   */
+  attempts?: number
+  /**
+   * Rows fetched at a time by scans such as `exportJsonl` and `Analysis.fromTracker`
+   * (default 1000).
+   */
+  fetchSize?: number
+  /**
+   * Keys and profiles remembered between writes of this tracker (default 200000; 0:
+   * none), reused while no other instance commits in between.
+   */
+  cacheEntries?: number
   /**
    * When a commit is safe: `'process'` (default: survives the process being killed)
    * or `'os'` (also an OS crash or power cut: the WAL is synced on every commit).

@@ -44,8 +44,9 @@ use crate::task::Job;
 /// With `postgres` it keeps its data in a schema of a PostgreSQL server (>= 12), shared
 /// by every tracker, in any process, that opens the same URL and `schema`; open it with
 /// `Tracker.open`, which connects off the event loop. `hashSecret` and `hashKinds` need
-/// `path` or `postgres`; `durability` to `cacheMib` need `path`; `schema` and `poolSize`
-/// need `postgres`.
+/// `path` or `postgres`; `durability` to `cacheMib` need `path`; `schema`, `poolSize`,
+/// `connectTimeoutMs`, `poolWaitMs`, `attempts`, `fetchSize` and `cacheEntries` need
+/// `postgres`.
 #[napi(object, js_name = "TrackerOptions", object_from_js = false, object_to_js = false)]
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
@@ -80,6 +81,18 @@ pub struct JsTrackerOptions {
     /// How long connecting to the server may take, in milliseconds (default 5000), unless
     /// the URL sets `connect_timeout`.
     pub connect_timeout_ms: Option<f64>,
+    /// How long a call waits for a free connection when all are busy, in milliseconds
+    /// (default 30000).
+    pub pool_wait_ms: Option<f64>,
+    /// How many times a write is tried when it meets a serialization failure, a deadlock
+    /// or a lost connection (default 5, at least 1).
+    pub attempts: Option<f64>,
+    /// Rows fetched at a time by scans such as `exportJsonl` and `Analysis.fromTracker`
+    /// (default 1000).
+    pub fetch_size: Option<f64>,
+    /// Keys and profiles remembered between writes of this tracker (default 200000; 0:
+    /// none), reused while no other instance commits in between.
+    pub cache_entries: Option<f64>,
     /// When a commit is safe: `'process'` (default: survives the process being killed)
     /// or `'os'` (also an OS crash or power cut: the WAL is synced on every commit).
     #[napi(ts_type = "'process' | 'os'")]

@@ -8,15 +8,14 @@
 // own fresh schema (`jc_node_<random hex>`), dropped with its tables once the file's tests are done.
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 
 import journey, { Analysis, Tracker, backtest } from 'journey-core';
 
-import { MIN, T0, ev, rejected, shop, thrown } from './helpers.mjs';
+import { MIN, T0, ev, rejected, shop, tempDir, thrown } from './helpers.mjs';
 
 const URL = process.env.JOURNEY_CORE_PG_URL?.trim() || null;
 const SKIP = process.env.JOURNEY_CORE_SKIP_POSTGRES === '1';
@@ -45,7 +44,7 @@ after(async () => {
 /** Opens a tracker of the shop map on the server, in `schema`. */
 const open = (schema, extra = {}) => Tracker.open(shop(), { postgres: URL, schema, ...extra });
 
-const dir = mkdtempSync(join(tmpdir(), 'journey-core-pg-test-'));
+const dir = tempDir('journey-core-pg-test-');
 const DAY = 24 * 60 * MIN;
 
 /** The anonymous-cart story: the removal fires the callback offer; the add arms the abandoned-cart deadline. */
@@ -197,6 +196,20 @@ pgTest('a bad schema name is E_PARSE naming schema', async () => {
   }
 });
 
+pgTest('poolWaitMs, attempts, fetchSize and cacheEntries reach the store and change no result', async () => {
+  const schema = fresh();
+  const t = await open(schema, { poolWaitMs: 2500, attempts: 2, fetchSize: 2, cacheEntries: 0 });
+  await cart(t, 'session:tuned');
+  await t.track(ev(T0 + 3 * MIN, 'session:tuned', 'checkout_start'));
+  const journey = await t.journey('session:tuned');
+  assert.deepEqual(journey.map((e) => e.event), ['product_view', 'add_to_cart', 'remove_from_cart', 'checkout_start']);
+  const stats = await t.exportJsonl(join(dir, `tuned-${schema}.jsonl`));
+  assert.equal(stats.events, 4, 'a scan two rows at a time reads them all');
+  const a = await Analysis.fromTracker(t);
+  assert.equal(a.events, 4);
+  await t.close();
+});
+
 test('an unreachable server is E_STORAGE naming the server', async () => {
   const port = await new Promise((resolve) => {
     const s = createServer().listen(0, '127.0.0.1', () => {
@@ -234,6 +247,16 @@ test('PostgreSQL options are checked, each error naming the option', async () =>
     [{ path: join(dir, 'y.db'), connectTimeoutMs: 1000 }, 'connectTimeoutMs'],
     [{ postgres: pg, connectTimeoutMs: 0 }, 'connectTimeoutMs'],
     [{ postgres: pg, connectTimeoutMs: -1 }, 'connectTimeoutMs'],
+    [{ poolWaitMs: 100 }, 'poolWaitMs'],
+    [{ path: join(dir, 'y.db'), fetchSize: 10 }, 'fetchSize'],
+    [{ attempts: 2 }, 'attempts'],
+    [{ cacheEntries: 0 }, 'cacheEntries'],
+    [{ postgres: pg, poolWaitMs: 0 }, 'poolWaitMs'],
+    [{ postgres: pg, attempts: 0 }, 'attempts'],
+    [{ postgres: pg, attempts: 1.5 }, 'attempts'],
+    [{ postgres: pg, fetchSize: 0 }, 'fetchSize'],
+    [{ postgres: pg, fetchSize: 2 ** 31 }, 'fetchSize'],
+    [{ postgres: pg, cacheEntries: -1 }, 'cacheEntries'],
   ];
   for (const [options, field] of cases) {
     const err = await rejected(Tracker.open(shop(), options));

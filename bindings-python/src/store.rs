@@ -42,6 +42,14 @@ pub struct StoreArgs {
     pub pool_size: Option<usize>,
     /// `connect_timeout`, in seconds (PostgreSQL).
     pub connect_timeout: Option<f64>,
+    /// `pool_wait`, in seconds (PostgreSQL).
+    pub pool_wait: Option<f64>,
+    /// `attempts` (PostgreSQL).
+    pub attempts: Option<u32>,
+    /// `fetch_size` (PostgreSQL).
+    pub fetch_size: Option<u32>,
+    /// `cache_entries` (PostgreSQL).
+    pub cache_entries: Option<usize>,
 }
 
 /// The store a tracker uses, as `Tracker.store` and `Tracker.path` show it (a PostgreSQL
@@ -87,6 +95,7 @@ impl StoreArgs {
     fn options(&self) -> PyResult<StoreOptions> {
         let connect_timeout = seconds("connect_timeout", self.connect_timeout, false)?;
         let busy_timeout = seconds("busy_timeout", self.busy_timeout, true)?;
+        let pool_wait = seconds("pool_wait", self.pool_wait, false)?;
         Ok(StoreOptions {
             path: self.path.clone(),
             postgres: self.postgres.clone(),
@@ -101,6 +110,10 @@ impl StoreArgs {
             schema: self.schema.clone(),
             pool_size: self.pool_size,
             connect_timeout,
+            pool_wait,
+            attempts: self.attempts,
+            fetch_size: self.fetch_size,
+            cache_entries: self.cache_entries,
         })
     }
 

@@ -245,6 +245,16 @@ fn filter(filter: Option<&Bound<'_, PyAny>>, criteria: Option<&Bound<'_, PyDict>
 ///         4 when ``None``.
 ///     connect_timeout: PostgreSQL only: seconds connecting may take, unless the URL
 ///         sets ``connect_timeout``; 5 when ``None``.
+///     pool_wait: PostgreSQL only: seconds a call waits for a free connection when all
+///         are busy; 30 when ``None``.
+///     attempts: PostgreSQL only: how many times a write is tried when it meets a
+///         serialization failure, a deadlock or a lost connection (at least 1); 5 when
+///         ``None``.
+///     fetch_size: PostgreSQL only: rows fetched at a time by scans (``export_jsonl``,
+///         :meth:`Analysis.from_tracker`); 1000 when ``None``.
+///     cache_entries: PostgreSQL only: keys and profiles remembered between writes,
+///         reused while no other instance commits in between (0: none); 200000 when
+///         ``None``.
 ///     map: The id of the map to track against; the document's first map when ``None``.
 ///     recent_events: How many recent events customer context returns.
 ///     interest_properties: Event properties whose values count as interests in
@@ -274,9 +284,11 @@ fn filter(filter: Option<&Bound<'_, PyAny>>, criteria: Option<&Bound<'_, PyDict>
 ///         ``key_secret`` / ``hash_kinds`` without a store; ``key_secret`` shorter than
 ///         16 bytes; ``hash_kinds`` without it; a SQLite-only option (``durability`` to
 ///         ``cache_mib``) without ``path``; ``schema`` / ``pool_size`` /
-///         ``connect_timeout`` without ``postgres``; ``pool_size``, ``max_size``,
-///         ``checkpoint_bytes`` or ``cache_mib`` 0; ``connect_timeout`` not positive;
-///         ``busy_timeout`` negative. The message names the option.
+///         ``connect_timeout`` (to ``cache_entries``) without ``postgres``;
+///         ``pool_size``, ``attempts``, ``max_size``, ``checkpoint_bytes`` or
+///         ``cache_mib`` 0; ``fetch_size`` outside 1 to 2147483647; ``connect_timeout``
+///         or ``pool_wait`` not positive; ``busy_timeout`` negative. The message names
+///         the option.
 ///     NotFoundError: No map has the id ``map``.
 ///     ParseError: ``identity`` or ``limits`` is malformed; ``path`` names the bad
 ///         element, e.g. ``identity.levels.email`` or ``limits.batch_size``.
@@ -324,7 +336,7 @@ guarded! {
 #[pymethods]
 impl PyTracker {
     #[new]
-    #[pyo3(signature = (doc, *, path = None, postgres = None, durability = None, key_secret = None, hash_kinds = None, read_only = false, max_size = None, busy_timeout = None, checkpoint_bytes = None, cache_mib = None, schema = None, pool_size = None, connect_timeout = None, map = None, recent_events = 20, interest_properties = None, identity = None, limits = None))]
+    #[pyo3(signature = (doc, *, path = None, postgres = None, durability = None, key_secret = None, hash_kinds = None, read_only = false, max_size = None, busy_timeout = None, checkpoint_bytes = None, cache_mib = None, schema = None, pool_size = None, connect_timeout = None, pool_wait = None, attempts = None, fetch_size = None, cache_entries = None, map = None, recent_events = 20, interest_properties = None, identity = None, limits = None))]
     #[allow(clippy::too_many_arguments)]
     fn new(
         py: Python<'_>,
@@ -342,6 +354,10 @@ impl PyTracker {
         schema: Option<String>,
         pool_size: Option<usize>,
         connect_timeout: Option<f64>,
+        pool_wait: Option<f64>,
+        attempts: Option<u32>,
+        fetch_size: Option<u32>,
+        cache_entries: Option<usize>,
         map: Option<String>,
         recent_events: usize,
         interest_properties: Option<Vec<String>>,
@@ -349,7 +365,7 @@ impl PyTracker {
         limits: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<Self> {
         let config = config(map, recent_events, interest_properties, identity, limits)?;
-        let store = StoreArgs { path, postgres, durability, key_secret, hash_kinds, read_only, max_size, busy_timeout, checkpoint_bytes, cache_mib, schema, pool_size, connect_timeout };
+        let store = StoreArgs { path, postgres, durability, key_secret, hash_kinds, read_only, max_size, busy_timeout, checkpoint_bytes, cache_mib, schema, pool_size, connect_timeout, pool_wait, attempts, fetch_size, cache_entries };
         let doc: MapDocument = doc.get().inner.clone();
         let (tracker, backend) = store.open(py, &doc, config)?;
         let map_id = tracker.resolver().map().id.clone();

@@ -262,6 +262,29 @@ def test_options_of_the_other_store_are_refused_by_name(doc: jc.MapDocument, tmp
     assert not db.exists(), "a refused tracker creates nothing"
 
 
+def test_tuning_options_reach_the_store(doc: jc.MapDocument, url: str, schema: str, tmp_path: Path) -> None:
+    """``pool_wait``, ``attempts``, ``fetch_size`` (a scan of 10 events 3 rows at a time)
+    and ``cache_entries`` (0: every write reads from the server) give the same journeys."""
+    with jc.Tracker(doc, postgres=url, schema=schema, pool_wait=2.5, attempts=2, fetch_size=3, cache_entries=0) as t:
+        t.track_batch(shop_events())
+        t.track(ev(12, ["session:c"], "checkout_start", "app"))
+        assert [e["event"] for e in t.journey("session:c")] == ["product_view", "add_to_cart", "checkout_start"]
+        stats = t.export_jsonl(tmp_path / "all.jsonl")
+        assert stats["events"] == 11
+        assert jc.Analysis.from_tracker(t).num_events == 11
+    for option, value, message in [
+        ("pool_wait", 0.0, "pool_wait must be a positive"),
+        ("attempts", 0, "attempts must be at least 1"),
+        ("fetch_size", 0, "fetch_size must be between 1 and 2147483647, not 0"),
+        ("fetch_size", 2**31, "fetch_size must be between 1 and 2147483647"),
+    ]:
+        with pytest.raises(ValueError, match=message):
+            jc.Tracker(doc, postgres=CLOSED, **{option: value})  # type: ignore[arg-type]
+    for option in ["pool_wait", "attempts", "fetch_size", "cache_entries"]:
+        with pytest.raises(ValueError, match=f"{option} applies only to a PostgreSQL store"):
+            jc.Tracker(doc, **{option: 1})  # type: ignore[arg-type]
+
+
 def test_bad_values_get_the_cores_errors_naming_them(doc: jc.MapDocument) -> None:
     for bad in ["Journeys", "1st", "", "pg_catalog", "a-b", 'x"; DROP TABLE y; --', "x" * 64]:
         with pytest.raises(jc.ParseError, match="schema: .* is not a valid schema name"):

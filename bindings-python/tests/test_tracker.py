@@ -130,7 +130,8 @@ def test_constructor_defaults(shop: MapDocument) -> None:
     assert t.store == "memory" and t.path is None
     assert str(inspect.signature(Tracker)) == (
         "(doc, *, path=None, postgres=None, durability=None, key_secret=None, hash_kinds=None, read_only=False, max_size=None, "
-        "busy_timeout=None, checkpoint_bytes=None, cache_mib=None, schema=None, pool_size=None, connect_timeout=None, map=None, recent_events=20, interest_properties=None, identity=None, limits=None)"
+        "busy_timeout=None, checkpoint_bytes=None, cache_mib=None, schema=None, pool_size=None, connect_timeout=None, "
+        "pool_wait=None, attempts=None, fetch_size=None, cache_entries=None, map=None, recent_events=20, interest_properties=None, identity=None, limits=None)"
     )
     t.close()
 

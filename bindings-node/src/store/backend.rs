@@ -15,6 +15,7 @@ fn js_name(name: &'static str) -> String {
     match name {
         "busy_timeout" => "busyTimeoutMs".into(),
         "connect_timeout" => "connectTimeoutMs".into(),
+        "pool_wait" => "poolWaitMs".into(),
         _ => {
             let mut out = String::with_capacity(name.len());
             let mut upper = false;
@@ -49,6 +50,10 @@ pub(crate) fn backend(o: &JsTrackerOptions) -> Result<StoreChoice, Error> {
         schema: o.schema.clone(),
         pool_size: whole("pool_size", o.pool_size)?.map(|n| usize::try_from(n).unwrap_or(usize::MAX)),
         connect_timeout: whole("connect_timeout", o.connect_timeout_ms)?.map(Duration::from_millis),
+        pool_wait: whole("pool_wait", o.pool_wait_ms)?.map(Duration::from_millis),
+        attempts: whole("attempts", o.attempts)?.map(|n| u32::try_from(n).unwrap_or(u32::MAX)),
+        fetch_size: whole("fetch_size", o.fetch_size)?.map(|n| u32::try_from(n).unwrap_or(u32::MAX)),
+        cache_entries: whole("cache_entries", o.cache_entries)?.map(|n| usize::try_from(n).unwrap_or(usize::MAX)),
     };
     options.choose(&js_name)
 }

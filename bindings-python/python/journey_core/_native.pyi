@@ -315,6 +315,16 @@ class Tracker:
             4 when ``None``.
         connect_timeout: PostgreSQL only: seconds connecting may take, unless the URL
             sets ``connect_timeout``; 5 when ``None``.
+        pool_wait: PostgreSQL only: seconds a call waits for a free connection when all
+            are busy; 30 when ``None``.
+        attempts: PostgreSQL only: how many times a write is tried when it meets a
+            serialization failure, a deadlock or a lost connection (at least 1); 5 when
+            ``None``.
+        fetch_size: PostgreSQL only: rows fetched at a time by scans (``export_jsonl``,
+            :meth:`Analysis.from_tracker`); 1000 when ``None``.
+        cache_entries: PostgreSQL only: keys and profiles remembered between writes,
+            reused while no other instance commits in between (0: none); 200000 when
+            ``None``.
         map: The id of the map to track against; the document's first map when ``None``.
         recent_events: How many recent events customer context returns.
         interest_properties: Event properties whose values count as interests in
@@ -344,9 +354,11 @@ class Tracker:
             ``key_secret`` / ``hash_kinds`` without a store; ``key_secret`` shorter than
             16 bytes; ``hash_kinds`` without it; a SQLite-only option (``durability`` to
             ``cache_mib``) without ``path``; ``schema`` / ``pool_size`` /
-            ``connect_timeout`` without ``postgres``; ``pool_size``, ``max_size``,
-            ``checkpoint_bytes`` or ``cache_mib`` 0; ``connect_timeout`` not positive;
-            ``busy_timeout`` negative. The message names the option.
+            ``connect_timeout`` (to ``cache_entries``) without ``postgres``;
+            ``pool_size``, ``attempts``, ``max_size``, ``checkpoint_bytes`` or
+            ``cache_mib`` 0; ``fetch_size`` outside 1 to 2147483647; ``connect_timeout``
+            or ``pool_wait`` not positive; ``busy_timeout`` negative. The message names
+            the option.
         NotFoundError: No map has the id ``map``.
         ParseError: ``identity`` or ``limits`` is malformed; ``path`` names the bad
             element, e.g. ``identity.levels.email`` or ``limits.batch_size``.
@@ -369,6 +381,10 @@ class Tracker:
         schema: str | None = None,
         pool_size: int | None = None,
         connect_timeout: float | None = None,
+        pool_wait: float | None = None,
+        attempts: int | None = None,
+        fetch_size: int | None = None,
+        cache_entries: int | None = None,
         map: str | None = None,
         recent_events: int = 20,
         interest_properties: Sequence[str] | None = None,

@@ -60,6 +60,15 @@ pub struct StoreOptions {
     pub pool_size: Option<usize>,
     /// `connect_timeout` (PostgreSQL).
     pub connect_timeout: Option<Duration>,
+    /// `pool_wait` (PostgreSQL): how long a call waits for a free connection.
+    pub pool_wait: Option<Duration>,
+    /// `attempts` (PostgreSQL): tries of a write that meets a serialization failure, a
+    /// deadlock or a lost connection.
+    pub attempts: Option<u32>,
+    /// `fetch_size` (PostgreSQL): rows fetched at a time by scans.
+    pub fetch_size: Option<u32>,
+    /// `cache_entries` (PostgreSQL): keys and profiles remembered between writes (0: none).
+    pub cache_entries: Option<usize>,
 }
 
 /// The store chosen, with its core options; [`StoreChoice::open`] opens it.
@@ -88,7 +97,7 @@ pub enum OpenStore {
 /// The options that apply to a SQLite file only.
 const SQLITE_ONLY: [&str; 6] = ["durability", "read_only", "max_size", "busy_timeout", "checkpoint_bytes", "cache_mib"];
 /// The options that apply to a PostgreSQL store only.
-const POSTGRES_ONLY: [&str; 3] = ["schema", "pool_size", "connect_timeout"];
+const POSTGRES_ONLY: [&str; 7] = ["schema", "pool_size", "connect_timeout", "pool_wait", "attempts", "fetch_size", "cache_entries"];
 
 impl StoreOptions {
     /// Whether the option of this canonical name was given.
@@ -107,6 +116,10 @@ impl StoreOptions {
             "schema" => self.schema.is_some(),
             "pool_size" => self.pool_size.is_some(),
             "connect_timeout" => self.connect_timeout.is_some(),
+            "pool_wait" => self.pool_wait.is_some(),
+            "attempts" => self.attempts.is_some(),
+            "fetch_size" => self.fetch_size.is_some(),
+            "cache_entries" => self.cache_entries.is_some(),
             _ => false,
         }
     }
@@ -117,7 +130,8 @@ impl StoreOptions {
     /// Errors ([`Error::Parse`], path = the option): `path` with `postgres`; a store
     /// option without its store, or for the other store; an empty path or URL; a bad
     /// value (`durability` other than `process`/`os`, a short `hash_secret`, `hash_kinds`
-    /// without it, a zero size, timeout or pool); `postgres` in a build without the
+    /// without it, a zero size, timeout, pool or `attempts`, a `fetch_size` outside
+    /// 1..=`i32::MAX`); `postgres` in a build without the
     /// `postgres` feature.
     pub fn choose(&self, name: &dyn Fn(&'static str) -> String) -> Result<StoreChoice> {
         let refuse_any = |options: &[&'static str], why: &dyn Fn(&str) -> String| -> Result<()> {
@@ -230,6 +244,27 @@ impl StoreOptions {
             }
             o.connect_timeout = t;
         }
+        let positive = |option: &'static str| Error::parse(name(option), format!("{} must be positive", name(option)));
+        if let Some(t) = self.pool_wait {
+            if t.is_zero() {
+                return Err(positive("pool_wait"));
+            }
+            o.pool_wait = t;
+        }
+        if let Some(n) = self.attempts {
+            if n == 0 {
+                return Err(Error::parse(name("attempts"), format!("{} must be at least 1", name("attempts"))));
+            }
+            o.attempts = n;
+        }
+        if let Some(n) = self.fetch_size {
+            o.fetch_size = i32::try_from(n).ok().filter(|&n| n > 0).ok_or_else(|| {
+                Error::parse(name("fetch_size"), format!("{} must be between 1 and {}, not {n}", name("fetch_size"), i32::MAX))
+            })?;
+        }
+        if let Some(n) = self.cache_entries {
+            o.cache_entries = n;
+        }
         Ok(StoreChoice::Postgres(url.to_string(), o))
     }
 
@@ -333,6 +368,8 @@ mod tests {
             (StoreOptions { path: Some(PathBuf::new()), ..Default::default() }, "path", "empty"),
             (StoreOptions { postgres: Some(" ".into()), ..Default::default() }, "postgres", "empty"),
             (StoreOptions { path: file(), max_size: Some(0), ..Default::default() }, "maxSize", "positive"),
+            (StoreOptions { fetch_size: Some(10), ..Default::default() }, "fetchSize", "applies only to a PostgreSQL store: it needs postgres"),
+            (StoreOptions { path: file(), cache_entries: Some(0), ..Default::default() }, "cacheEntries", "applies only to a PostgreSQL store"),
         ];
         for (options, path, message) in cases {
             let (p, m) = refused(options);
@@ -352,5 +389,34 @@ mod tests {
             other => panic!("{other:?}"),
         }
         assert_eq!(StoreOptions::default().choose(&camel).unwrap().kind(), "memory");
+    }
+
+    #[cfg(feature = "postgres")]
+    #[test]
+    fn postgres_tuning_options_reach_the_store_and_bad_values_are_refused() {
+        let url = || Some("postgres://u@h/db".to_string());
+        let o = StoreOptions {
+            postgres: url(),
+            pool_wait: Some(Duration::from_millis(250)),
+            attempts: Some(2),
+            fetch_size: Some(50),
+            cache_entries: Some(0),
+            ..Default::default()
+        };
+        match o.choose(&camel).unwrap() {
+            StoreChoice::Postgres(_, p) => assert_eq!((p.pool_wait, p.attempts, p.fetch_size, p.cache_entries), (Duration::from_millis(250), 2, 50, 0)),
+            other => panic!("{other:?}"),
+        }
+        let cases = [
+            (StoreOptions { postgres: url(), pool_wait: Some(Duration::ZERO), ..Default::default() }, "poolWait", "poolWait must be positive"),
+            (StoreOptions { postgres: url(), attempts: Some(0), ..Default::default() }, "attempts", "attempts must be at least 1"),
+            (StoreOptions { postgres: url(), fetch_size: Some(0), ..Default::default() }, "fetchSize", "between 1 and 2147483647, not 0"),
+            (StoreOptions { postgres: url(), fetch_size: Some(u32::MAX), ..Default::default() }, "fetchSize", "not 4294967295"),
+        ];
+        for (options, path, message) in cases {
+            let (p, m) = refused(options);
+            assert_eq!(p, path, "{m}");
+            assert!(m.contains(message), "{m:?} should contain {message:?}");
+        }
     }
 }
