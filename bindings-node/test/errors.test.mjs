@@ -1,13 +1,15 @@
 // One test per error code, each with the input that causes it.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 
 import { ErrorCode, MapDocument, normalizeEmotion, presetPhases } from 'journey-core';
+
+import { tempDir } from './helpers.mjs';
 
 const packageDir = fileURLToPath(new URL('..', import.meta.url));
 
@@ -80,7 +82,7 @@ test('E_PARSE: malformed JSON', () => {
 });
 
 test('E_PARSE: a bad file names the file', () => {
-  const file = join(mkdtempSync(join(tmpdir(), 'journey-core-node-')), 'bad.json');
+  const file = join(tempDir('journey-core-node-'), 'bad.json');
   writeFileSync(file, JSON.stringify({ ...valid, version: 99 }));
   const err = thrown(() => MapDocument.load(file));
   assert.equal(err.code, 'E_PARSE');

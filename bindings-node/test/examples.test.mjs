@@ -1,13 +1,15 @@
 // The Node examples stay working: each is run as a user would run it.
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, lstatSync, mkdirSync, readFileSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 
 import ts from 'typescript';
+
+import { tempDir } from './helpers.mjs';
 
 const repo = fileURLToPath(new URL('../../', import.meta.url));
 const examples = join(repo, 'examples/node');
@@ -23,7 +25,7 @@ function linkPackage() {
 
 test('quickstart.mjs loads, validates and draws every example map', () => {
   linkPackage();
-  const out = mkdtempSync(join(tmpdir(), 'journey-core-quickstart-test-'));
+  const out = tempDir('journey-core-quickstart-test-');
   const stdout = execFileSync(process.execPath, [join(examples, 'quickstart.mjs'), out], { encoding: 'utf8' });
   const maps = readdirSync(join(repo, 'examples/maps')).filter((f) => f.endsWith('.json'));
   assert.ok(maps.length > 0);
@@ -94,7 +96,7 @@ test('tracking.ts tracks a journey: callback offer, stitching, context, outbox, 
 
 test('analytics.ts analyses the example events: reach, funnel, gray areas, hypotheses, Arrow files', async () => {
   const script = transpiled('analytics.ts');
-  const out = mkdtempSync(join(tmpdir(), 'journey-core-analytics-example-'));
+  const out = tempDir('journey-core-analytics-example-');
   const run = spawnSync(process.execPath, [script, join(repo, 'examples/maps/shop.json'), join(repo, 'examples/data'), out], { encoding: 'utf8' });
   assert.equal(run.status, 0, run.stderr);
   assert.match(run.stdout, /^20000 events, \d+ keys, 2934 journeys\n/);

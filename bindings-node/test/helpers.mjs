@@ -1,5 +1,7 @@
 // Shared by the tracker tests: the example map, event builders, times and a poller.
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -11,6 +13,13 @@ export const repo = fileURLToPath(new URL('../../', import.meta.url));
 export const T0 = 1_736_121_600_000_000;
 /** One minute in microseconds. */
 export const MIN = 60_000_000;
+
+/** A fresh folder under the system's temporary folder, removed when the test file's process exits. */
+export function tempDir(prefix) {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  process.on('exit', () => rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}
 
 /** The shop map of examples/maps (its waypoints: anonymous cart callback, abandoned cart...). */
 export const shop = () => MapDocument.load(join(repo, 'examples/maps/shop.json'));

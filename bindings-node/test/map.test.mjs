@@ -1,12 +1,14 @@
 // MapDocument: one test per method, plus round trip and save.
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readFileSync, readdirSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 
 import { MapDocument } from 'journey-core';
+
+import { tempDir } from './helpers.mjs';
 
 const repo = fileURLToPath(new URL('../../', import.meta.url));
 const shopFile = join(repo, 'examples/maps/shop.json');
@@ -72,7 +74,7 @@ test('toJson round trips: parse(toJson()) writes the same text', () => {
 });
 
 test('save writes a file that load reads back, leaving no temporary file', () => {
-  const dir = mkdtempSync(join(tmpdir(), 'journey-core-node-'));
+  const dir = tempDir('journey-core-node-');
   const file = join(dir, 'saved.json');
   const doc = MapDocument.load(shopFile);
   assert.equal(doc.save(file), undefined);

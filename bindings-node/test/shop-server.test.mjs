@@ -3,15 +3,13 @@
 // desk's context.
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 
 import { MapDocument, Tracker } from 'journey-core';
 
 import { createShop } from '../../examples/node/shop-server.mjs';
-import { repo } from './helpers.mjs';
+import { repo, tempDir } from './helpers.mjs';
 
 let shop;
 let base;
@@ -115,7 +113,7 @@ test('errors: unknown keys are 404, bad input is 400 with the code and field', a
 });
 
 test('with a SQLite file, journeys and pending offers survive a restart of the shop', async () => {
-  const db = join(mkdtempSync(join(tmpdir(), 'journey-core-shop-')), 'journeys.db');
+  const db = join(tempDir('journey-core-shop-'), 'journeys.db');
   const start = async () => {
     const s = createShop({ db });
     await new Promise((resolve) => s.server.listen(0, '127.0.0.1', resolve));

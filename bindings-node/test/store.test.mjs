@@ -1,16 +1,15 @@
 // The tracker on SQLite: options, reopening (profiles, armed deadlines, outbox), privacy,
 // retention, JSON Lines export and import, close releasing the file, and every error.
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 
 import { Tracker } from 'journey-core';
 
-import { MIN, T0, ev, rejected, shop, thrown } from './helpers.mjs';
+import { MIN, T0, ev, rejected, shop, tempDir, thrown } from './helpers.mjs';
 
-const dir = mkdtempSync(join(tmpdir(), 'journey-core-store-test-'));
+const dir = tempDir('journey-core-store-test-');
 let files = 0;
 /** A fresh database path. */
 const db = () => join(dir, `t${files++}.db`);
