@@ -666,6 +666,26 @@ export declare class Tracker {
    */
   close(): Promise<void>
   /**
+   * Brings a SQLite file's state tables (profiles, keys, armed deadlines, pending
+   * actions) up to date on the thread pool, so that other tools reading the file (the
+   * `sqlite3` shell, DuckDB) see the current state; events, through the view
+   * `journey_events`, are always current. Done automatically every `checkpointBytes`
+   * of journal and on `close()`. Does nothing in memory or on PostgreSQL.
+   *
+   * Rejects with `E_STORAGE` when the file cannot be written (the journal still holds
+   * everything), `E_CLOSED`.
+   */
+  checkpoint(): Promise<void>
+  /**
+   * Checks a SQLite file and the store's invariants on the thread pool: SQLite's
+   * `integrity_check`, every event on an existing profile, every key on exactly one
+   * profile, and the state in memory equal to the state rebuilt from the file. Resolves
+   * to the report (no `problems`: sound), or `null` in memory or on PostgreSQL.
+   *
+   * Rejects with `E_STORAGE` when the file cannot be read, `E_CLOSED`.
+   */
+  check(): Promise<CheckReport | null>
+  /**
    * The right to be forgotten: removes the profile of `key` with its events, keys,
    * links, conflicts, deadlines, persona, attributes and pending actions, and removes
    * its keys from events of other profiles, in one transaction. Resolves to what was
@@ -832,6 +852,18 @@ export interface BatchSummary {
   offMap: number
   /** The actions fired, in order (deadlines that fell due, then waypoints reached). */
   actions: Array<Action>
+}
+
+/** What `Tracker.check` found in a SQLite file. */
+export interface CheckReport {
+  /** Profiles. */
+  profiles: number
+  /** Events. */
+  events: number
+  /** Identity keys. */
+  keys: number
+  /** Every problem found; empty when the store is sound. */
+  problems: Array<string>
 }
 
 /**

@@ -12,6 +12,7 @@ pub(crate) mod backend;
 use std::sync::Arc;
 use std::time::Duration;
 
+use journey_core::store::sqlite::CheckReport;
 use journey_core::store::{Deadline, ExportStats, Forgotten, OpenStore};
 use journey_core::{Error, Tracker};
 use napi_derive::napi;
@@ -70,6 +71,26 @@ impl From<Forgotten> for JsForgotten {
             events: f.events as i64,
             scrubbed: f.scrubbed as i64,
         }
+    }
+}
+
+/// What `Tracker.check` found in a SQLite file.
+#[napi(object, js_name = "CheckReport", object_from_js = false)]
+#[derive(Debug, Clone)]
+pub struct JsCheckReport {
+    /// Profiles.
+    pub profiles: i64,
+    /// Events.
+    pub events: i64,
+    /// Identity keys.
+    pub keys: i64,
+    /// Every problem found; empty when the store is sound.
+    pub problems: Vec<String>,
+}
+
+impl From<CheckReport> for JsCheckReport {
+    fn from(r: CheckReport) -> Self {
+        JsCheckReport { profiles: r.profiles as i64, events: r.events as i64, keys: r.keys as i64, problems: r.problems }
     }
 }
 

@@ -621,6 +621,12 @@ impl JsTracker {
         self.doc.clone()
     }
 
+    /// The durable store (a clone sharing it), `None` in memory; `E_CLOSED` once closed.
+    pub(crate) fn held(&self) -> std::result::Result<Option<OpenStore>, Error> {
+        self.tracker()?;
+        Ok(self.held.borrow().clone())
+    }
+
     /// The core tracker, or `E_CLOSED`.
     pub(crate) fn core(&self) -> std::result::Result<Arc<Tracker>, Error> {
         self.tracker()
@@ -1148,5 +1154,7 @@ mod tests {
     }
 }
 
-// Last: its `impl JsTracker` must be expanded after the struct (see the module's docs).
+// Last: their `impl JsTracker` blocks must be expanded after the struct (see the docs of
+// `privacy`).
+mod maintenance;
 mod privacy;

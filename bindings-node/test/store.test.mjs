@@ -184,6 +184,20 @@ test('a file that cannot be a store is E_STORAGE naming it', () => {
   assert.ok(['E_STORAGE', 'E_IO'].includes(noFolder.code), noFolder.code);
 });
 
+test('checkpoint brings the tables up to date and check reports on the file', async () => {
+  const t = new Tracker(shop(), { path: db(), checkpointBytes: 2 ** 30 });
+  await t.track(ev(T0, ['session:a', 'email:ana@example.com'], 'product_view'));
+  await t.checkpoint();
+  assert.deepEqual(await t.check(), { profiles: 1, events: 1, keys: 2, problems: [] });
+  await t.close();
+  assert.equal((await rejected(t.check())).code, 'E_CLOSED');
+  assert.equal((await rejected(t.checkpoint())).code, 'E_CLOSED');
+  const memory = new Tracker(shop());
+  await memory.checkpoint();
+  assert.equal(await memory.check(), null, 'no file to check in memory');
+  memory.close();
+});
+
 test('maxSize refuses a write that would grow the file past it, with E_STORAGE', async () => {
   const t = new Tracker(shop(), { path: db(), maxSize: 64 * 1024 });
   const big = [];

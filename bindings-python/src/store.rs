@@ -4,9 +4,10 @@
 //! which store; its refusals become `ValueError`s naming the keyword argument.
 
 use std::path::PathBuf;
+use std::sync::Mutex;
 use std::time::Duration;
 
-use journey_core::store::{StoreChoice, StoreOptions};
+use journey_core::store::{OpenStore, StoreChoice, StoreOptions};
 use journey_core::tracker::{Tracker, TrackerConfig};
 use journey_core::{Error, MapDocument};
 use pyo3::exceptions::PyValueError;
@@ -59,6 +60,8 @@ pub struct Backend {
     pub kind: &'static str,
     /// The SQLite file, if any.
     pub path: Option<PathBuf>,
+    /// The durable store, for `checkpoint` and `check`; taken (and released) by `close`.
+    pub held: Mutex<Option<OpenStore>>,
 }
 
 /// The keyword argument of a canonical store option (the secret is `key_secret` here).
@@ -125,14 +128,16 @@ impl StoreArgs {
             StoreChoice::Sqlite(path, _) => Some(path.clone()),
             _ => None,
         };
-        let backend = Backend { kind: choice.kind(), path };
-        let tracker = py
-            .detach(|| match choice.open()? {
-                Some(store) => Tracker::with_store(doc, config, store.store()),
-                None => Tracker::new(doc, config),
+        let kind = choice.kind();
+        let (tracker, held) = py
+            .detach(|| -> journey_core::Result<_> {
+                Ok(match choice.open()? {
+                    Some(store) => (Tracker::with_store(doc, config, store.store())?, Some(store)),
+                    None => (Tracker::new(doc, config)?, None),
+                })
             })
             .map_err(py_err)?;
-        Ok((tracker, backend))
+        Ok((tracker, Backend { kind, path, held: Mutex::new(held) }))
     }
 }
 

@@ -476,6 +476,40 @@ impl PyTracker {
         self.backend.kind
     }
 
+    /// Brings a SQLite file's state tables (profiles, keys, armed deadlines, pending
+    /// actions) up to date, so that other tools reading the file (the ``sqlite3`` shell,
+    /// DuckDB, pandas) see the current state; events, through the view ``journey_events``,
+    /// are always current. Done automatically every ``checkpoint_bytes`` of journal and on
+    /// :meth:`close`. Does nothing in memory or on PostgreSQL.
+    ///
+    /// Raises:
+    ///     StorageError: The file could not be written (the journal still holds
+    ///         everything).
+    ///     ClosedError: The tracker is closed.
+    fn checkpoint(&self, py: Python<'_>) -> PyResult<()> {
+        self.get()?;
+        let held = lock(&self.backend.held).clone();
+        py.detach(|| held.map_or(Ok(()), |h| h.checkpoint())).map_err(py_err)
+    }
+
+    /// Checks a SQLite file and the store's invariants: SQLite's ``integrity_check``, every
+    /// event on an existing profile, every key on exactly one profile, and the state in
+    /// memory equal to the state rebuilt from the file.
+    ///
+    /// Returns:
+    ///     ``{"profiles", "events", "keys", "problems"}``, with no problem for a sound
+    ///     store; ``None`` in memory or on PostgreSQL, which have no such check.
+    ///
+    /// Raises:
+    ///     StorageError: The file could not be read.
+    ///     ClosedError: The tracker is closed.
+    fn check<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        self.get()?;
+        let held = lock(&self.backend.held).clone();
+        let report = py.detach(|| held.map(|h| h.check()).transpose().map(Option::flatten)).map_err(py_err)?;
+        convert::serialize_to_py(py, &report)
+    }
+
     /// Tracks one event.
     ///
     /// Args:
@@ -955,11 +989,16 @@ impl PyTracker {
         }
         let subscribed = std::mem::take(&mut *lock(&self.subscriptions));
         drop(subscribed);
+        let held = lock(&self.backend.held).take();
         if let Some(ticker) = clocks::remove(self.id) {
             clocks::stop(Some(py), ticker);
         }
-        // The last reference frees the store, without holding the interpreter.
-        py.detach(move || drop(tracker));
+        // The last references free the store (a SQLite file checkpoints), without holding
+        // the interpreter.
+        py.detach(move || {
+            drop(tracker);
+            drop(held);
+        });
     }
 
     /// Returns the tracker itself: ``with Tracker(doc) as tracker: ...`` closes it at the

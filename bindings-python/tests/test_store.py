@@ -4,6 +4,7 @@ analysis of the stored journeys, and the storage errors."""
 
 from __future__ import annotations
 
+import sqlite3
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -96,6 +97,25 @@ def test_sqlite_tuning_options_refuse_bad_values(doc: jc.MapDocument, tmp_path: 
 def test_sqlite_tuning_options_need_a_file(doc: jc.MapDocument, option: str) -> None:
     with pytest.raises(ValueError, match=f"{option} applies only to a SQLite file: it needs path"):
         jc.Tracker(doc, **{option: 1})  # type: ignore[arg-type]
+
+
+def test_checkpoint_makes_the_tables_current_for_other_tools_and_check_reports(doc: jc.MapDocument, tmp_path: Path) -> None:
+    db = tmp_path / "shared.sqlite"
+
+    def keys_on_file() -> int:
+        with sqlite3.connect(f"file:{db}?mode=ro", uri=True) as other:
+            (n,) = other.execute("SELECT count(*) FROM keys").fetchone()
+            return int(n)
+
+    with jc.Tracker(doc, path=db, checkpoint_bytes=1 << 30) as t:
+        t.track(ev(0, ["session:a", "email:ana@example.com"], "product_view"))
+        assert keys_on_file() == 0, "in the journal until a checkpoint"
+        t.checkpoint()
+        assert keys_on_file() == 2
+        assert t.check() == {"profiles": 1, "events": 1, "keys": 2, "problems": []}
+    with jc.Tracker(doc) as memory:
+        memory.checkpoint()
+        assert memory.check() is None
 
 
 def test_forget_and_retention(doc: jc.MapDocument, tmp_path: Path) -> None:

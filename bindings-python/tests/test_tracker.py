@@ -727,6 +727,8 @@ def test_every_method_of_a_closed_tracker_raises_closed_error(shop: MapDocument)
         lambda: t.advance(T0),
         lambda: t.context("session:a"),
         lambda: t.route("session:a"),
+        lambda: t.checkpoint(),
+        lambda: t.check(),
         lambda: t.journey("session:a"),
         lambda: t.link("session:a", "email:a@x.com", T0),
         lambda: t.unlink("session:a", "email:a@x.com", T0),

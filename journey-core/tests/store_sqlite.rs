@@ -834,3 +834,25 @@ fn the_wal_copier_thread_yields_to_the_writers() {
         std::thread::sleep(std::time::Duration::from_millis(5));
     }
 }
+
+/// What a binding holds, `OpenStore`: `checkpoint` makes the state tables current for
+/// another reader of the file, and `check` reports on the file.
+#[test]
+fn an_open_store_checkpoints_and_checks_its_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("held.db");
+    let options = journey_core::store::StoreOptions { path: Some(path.clone()), checkpoint_bytes: Some(1 << 30), ..Default::default() };
+    let held = options.choose(&|n| n.to_string()).unwrap().open().unwrap().expect("a SQLite store");
+    let t = Tracker::with_store(&shop(), TrackerConfig::default(), held.store()).unwrap();
+    t.track(ev(T0, &["session:held", "email:held@x.com"], "product_view", "web")).unwrap();
+    let keys_on_file = || -> i64 {
+        let reader = rusqlite::Connection::open_with_flags(&path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY).unwrap();
+        reader.query_row("SELECT count(*) FROM keys", [], |r| r.get(0)).unwrap()
+    };
+    assert_eq!(keys_on_file(), 0, "the keys are in the journal until a checkpoint");
+    held.checkpoint().unwrap();
+    assert_eq!(keys_on_file(), 2);
+    let report = held.check().unwrap().expect("SQLite has a check");
+    assert_eq!((report.profiles, report.events, report.keys), (1, 1, 2));
+    assert!(report.problems.is_empty(), "{:?}", report.problems);
+}

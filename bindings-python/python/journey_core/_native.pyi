@@ -10,6 +10,7 @@ from typing import Any, ClassVar, Literal, Unpack, final
 
 from journey_core.types import (
     Action,
+    CheckReport,
     ColumnMapping,
     ExportStats,
     Forgotten,
@@ -416,6 +417,33 @@ class Tracker:
         Raises:
             ValueError: ``before`` is a naive ``datetime``.
             StorageError: The store failed (nothing was deleted).
+            ClosedError: The tracker is closed.
+        """
+
+    def checkpoint(self) -> None:
+        """Brings a SQLite file's state tables (profiles, keys, armed deadlines, pending
+        actions) up to date, so that other tools reading the file (the ``sqlite3`` shell,
+        DuckDB, pandas) see the current state; events, through the view ``journey_events``,
+        are always current. Done automatically every ``checkpoint_bytes`` of journal and on
+        :meth:`close`. Does nothing in memory or on PostgreSQL.
+
+        Raises:
+            StorageError: The file could not be written (the journal still holds
+                everything).
+            ClosedError: The tracker is closed.
+        """
+
+    def check(self) -> CheckReport | None:
+        """Checks a SQLite file and the store's invariants: SQLite's ``integrity_check``, every
+        event on an existing profile, every key on exactly one profile, and the state in
+        memory equal to the state rebuilt from the file.
+
+        Returns:
+            ``{"profiles", "events", "keys", "problems"}``, with no problem for a sound
+            store; ``None`` in memory or on PostgreSQL, which have no such check.
+
+        Raises:
+            StorageError: The file could not be read.
             ClosedError: The tracker is closed.
         """
 

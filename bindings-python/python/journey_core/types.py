@@ -17,6 +17,7 @@ from typing import Any, Literal, NotRequired, TypeAlias, TypedDict
 
 __all__ = [
     "Action",
+    "CheckReport",
     "ColumnMapping",
     "Conflict",
     "Context",
@@ -185,6 +186,16 @@ class Conflict(TypedDict):
     """The key kind whose limit would be broken."""
     limit: int
     message: str
+
+
+class CheckReport(TypedDict):
+    """What :meth:`Tracker.check` found in a SQLite file."""
+
+    profiles: int
+    events: int
+    keys: int
+    problems: list[str]
+    """Every problem found; empty when the store is sound."""
 
 
 class Context(TypedDict):

@@ -21,6 +21,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
+use super::sqlite::CheckReport;
 use super::{Durability, KeyHasher, SqliteOptions, SqliteStore, Store};
 #[cfg(feature = "postgres")]
 use super::{PostgresOptions, PostgresStore};
@@ -85,7 +86,9 @@ pub enum StoreChoice {
     Postgres(String, PostgresOptions),
 }
 
-/// An open durable store, kept beside its tracker so that closing can release it.
+/// An open durable store, kept beside its tracker so that closing can release it. Clones
+/// share the store (it is released when the last one goes).
+#[derive(Clone)]
 pub enum OpenStore {
     /// A SQLite file.
     Sqlite(Arc<SqliteStore>),
@@ -305,6 +308,27 @@ impl OpenStore {
             OpenStore::Sqlite(s) => s.clone(),
             #[cfg(feature = "postgres")]
             OpenStore::Postgres(s) => s.clone(),
+        }
+    }
+
+    /// Brings a SQLite file's state tables up to date (see [`SqliteStore::checkpoint`]), so
+    /// that other tools reading the file see current profiles, keys and deadlines. Nothing
+    /// to do for PostgreSQL, whose tables are always current.
+    pub fn checkpoint(&self) -> Result<()> {
+        match self {
+            OpenStore::Sqlite(store) => store.checkpoint(),
+            #[cfg(feature = "postgres")]
+            OpenStore::Postgres(_) => Ok(()),
+        }
+    }
+
+    /// Checks a SQLite file and the store's invariants (see [`SqliteStore::check`]);
+    /// `None` for PostgreSQL, which has no such check.
+    pub fn check(&self) -> Result<Option<CheckReport>> {
+        match self {
+            OpenStore::Sqlite(store) => store.check().map(Some),
+            #[cfg(feature = "postgres")]
+            OpenStore::Postgres(_) => Ok(None),
         }
     }
 
