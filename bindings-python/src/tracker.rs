@@ -962,8 +962,8 @@ impl PyTracker {
         &self.map_id
     }
 
-    /// The configuration in effect, as a dict: ``map``, ``identity``, ``recent_events``
-    /// and ``interest_properties``.
+    /// The configuration in effect, as a dict: ``map``, ``identity``, ``recent_events``,
+    /// ``interest_properties`` and ``limits``.
     ///
     /// Raises:
     ///     ClosedError: The tracker is closed.

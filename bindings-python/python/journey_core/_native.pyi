@@ -819,8 +819,8 @@ class Tracker:
 
     @property
     def config(self) -> TrackerConfig:
-        """The configuration in effect, as a dict: ``map``, ``identity``, ``recent_events``
-        and ``interest_properties``.
+        """The configuration in effect, as a dict: ``map``, ``identity``, ``recent_events``,
+        ``interest_properties`` and ``limits``.
 
         Raises:
             ClosedError: The tracker is closed.
