@@ -97,6 +97,12 @@ pub enum OpenStore {
     Postgres(Arc<PostgresStore>),
 }
 
+/// A refused option value: `<option> <rule>`, with the option as the binding spells it.
+fn refuse(name: &dyn Fn(&'static str) -> String, option: &'static str, rule: &str) -> Error {
+    let shown = name(option);
+    Error::parse(shown.clone(), format!("{shown} {rule}"))
+}
+
 /// The options that apply to a SQLite file only.
 const SQLITE_ONLY: [&str; 6] = ["durability", "read_only", "max_size", "busy_timeout", "checkpoint_bytes", "cache_mib"];
 /// The options that apply to a PostgreSQL store only.
@@ -183,15 +189,12 @@ impl StoreOptions {
     fn key_hasher(&self, name: &dyn Fn(&'static str) -> String) -> Result<Option<KeyHasher>> {
         let Some(secret) = &self.hash_secret else {
             return match self.hash_kinds {
-                Some(_) => Err(Error::parse(name("hash_kinds"), format!("{} needs {}", name("hash_kinds"), name("hash_secret")))),
+                Some(_) => Err(refuse(name, "hash_kinds", &format!("needs {}", name("hash_secret")))),
                 None => Ok(None),
             };
         };
         if secret.len() < MIN_SECRET_LEN {
-            return Err(Error::parse(
-                name("hash_secret"),
-                format!("{} is {} bytes long; use at least {MIN_SECRET_LEN} random bytes", name("hash_secret"), secret.len()),
-            ));
+            return Err(refuse(name, "hash_secret", &format!("is {} bytes long; use at least {MIN_SECRET_LEN} random bytes", secret.len())));
         }
         let hasher = KeyHasher::new(secret);
         Ok(Some(match &self.hash_kinds {
@@ -206,23 +209,28 @@ impl StoreOptions {
             o.durability = match d.as_str() {
                 "process" => Durability::Process,
                 "os" => Durability::Os,
-                other => return Err(Error::parse(name("durability"), format!("{} must be 'process' or 'os', not {other:?}", name("durability")))),
+                other => return Err(refuse(name, "durability", &format!("must be 'process' or 'os', not {other:?}"))),
             };
         }
-        let positive = |option: &'static str, zero: bool| if zero { Err(Error::parse(name(option), format!("{} must be positive", name(option)))) } else { Ok(()) };
         if let Some(n) = self.max_size {
-            positive("max_size", n == 0)?;
+            if n == 0 {
+                return Err(refuse(name, "max_size", "must be positive"));
+            }
             o.max_size = Some(n);
         }
         if let Some(t) = self.busy_timeout {
             o.busy_timeout = t;
         }
         if let Some(n) = self.checkpoint_bytes {
-            positive("checkpoint_bytes", n == 0)?;
+            if n == 0 {
+                return Err(refuse(name, "checkpoint_bytes", "must be positive"));
+            }
             o.checkpoint_bytes = n;
         }
         if let Some(n) = self.cache_mib {
-            positive("cache_mib", n == 0)?;
+            if n == 0 {
+                return Err(refuse(name, "cache_mib", "must be positive"));
+            }
             o.cache_mib = n;
         }
         o.read_only = self.read_only.unwrap_or(false);
@@ -237,33 +245,33 @@ impl StoreOptions {
         }
         if let Some(n) = self.pool_size {
             if n == 0 {
-                return Err(Error::parse(name("pool_size"), format!("{} must be at least 1", name("pool_size"))));
+                return Err(refuse(name, "pool_size", "must be at least 1"));
             }
             o.pool_size = n;
         }
         if let Some(t) = self.connect_timeout {
             if t.is_zero() {
-                return Err(Error::parse(name("connect_timeout"), format!("{} must be positive", name("connect_timeout"))));
+                return Err(refuse(name, "connect_timeout", "must be positive"));
             }
             o.connect_timeout = t;
         }
-        let positive = |option: &'static str| Error::parse(name(option), format!("{} must be positive", name(option)));
         if let Some(t) = self.pool_wait {
             if t.is_zero() {
-                return Err(positive("pool_wait"));
+                return Err(refuse(name, "pool_wait", "must be positive"));
             }
             o.pool_wait = t;
         }
         if let Some(n) = self.attempts {
             if n == 0 {
-                return Err(Error::parse(name("attempts"), format!("{} must be at least 1", name("attempts"))));
+                return Err(refuse(name, "attempts", "must be at least 1"));
             }
             o.attempts = n;
         }
         if let Some(n) = self.fetch_size {
-            o.fetch_size = i32::try_from(n).ok().filter(|&n| n > 0).ok_or_else(|| {
-                Error::parse(name("fetch_size"), format!("{} must be between 1 and {}, not {n}", name("fetch_size"), i32::MAX))
-            })?;
+            o.fetch_size = match i32::try_from(n) {
+                Ok(n) if n > 0 => n,
+                _ => return Err(refuse(name, "fetch_size", &format!("must be between 1 and {}, not {n}", i32::MAX))),
+            };
         }
         if let Some(n) = self.cache_entries {
             o.cache_entries = n;
